@@ -1,0 +1,42 @@
+# Two entry points, both safe on a fresh machine (python3, root):
+#   make gate   full gate on the virtual device, report written to reports/latest/
+#   make test   the harness's self-tests (local target first, then the virtual device)
+PYTHON ?= python3
+VENV   := .venv
+TOX    := $(VENV)/bin/tox
+# Debian packages the host needs: QEMU and debootstrap build and boot the virtual device,
+# ssh reaches devices, ffmpeg serves the local stack's media, chromium checks the HTML report.
+DEB_PACKAGES := qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client ffmpeg ca-certificates chromium
+
+.PHONY: gate test quick lint bootstrap host-packages clean
+gate: bootstrap
+	$(TOX) -e gate
+
+test: bootstrap
+	$(TOX) -e py311
+
+quick: bootstrap
+	$(TOX) -e quick
+
+lint: bootstrap
+	$(TOX) -e lint
+
+bootstrap: host-packages $(VENV)/.stamp
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet 'tox>=4.11,<5'
+	touch $@
+
+# apt-get only as root and only for what is missing; otherwise say what to install.
+host-packages:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 2; fi; \
+	fi
+
+clean:
+	rm -rf .tox $(VENV) reports/*

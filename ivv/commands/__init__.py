@@ -1,0 +1,1 @@
+"""Subcommands of `ivv`; each module offers `add_parser(subparsers)` and sets `func` on its parser."""
