@@ -1,0 +1,190 @@
+"""Health probing: what a health endpoint says, whether that can be believed, and how fast it says it.
+
+A health answer is only evidence when three things hold: the body matches the documented schema, the
+status code agrees with the status in the body (a `not_ready` body with 200 is a lie a load balancer
+would believe), and the answer follows the truth on the device (stop the dependency, readiness drops).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import jsonschema
+import requests
+
+# Body statuses that say "do not send traffic here" and the codes that say the same to a proxy.
+NEGATIVE_STATUSES = frozenset({"not_ready", "unhealthy", "error", "down", "fail", "failed", "critical"})
+POSITIVE_STATUSES = frozenset({"ready", "healthy", "ok", "up", "pass", "degraded"})
+DEFAULT_STATUS_CODES = {"ready": 200, "healthy": 200, "degraded": 200, "not_ready": 503, "unhealthy": 500}
+
+
+@dataclass(frozen=True)
+class HealthAnswer:
+    """One GET of a health endpoint, as plain data for evidence."""
+
+    url: str
+    status_code: int | None
+    body: object | None
+    latency_s: float
+    error: str | None = None
+
+    @property
+    def body_status(self) -> str | None:
+        return self.body.get("status") if isinstance(self.body, dict) else None
+
+    @property
+    def answered(self) -> bool:
+        return self.status_code is not None
+
+    @property
+    def is_ready(self) -> bool:
+        """Ready only when the code is 2xx AND the body says a positive status: both, never one."""
+        return (
+            self.status_code is not None
+            and 200 <= self.status_code < 300
+            and self.body_status in POSITIVE_STATUSES
+        )
+
+    def summary(self) -> dict:
+        return {"url": self.url, "status_code": self.status_code, "body": self.body,
+                "latency_ms": round(self.latency_s * 1000, 2), "error": self.error}
+
+
+def probe(url: str, timeout: float = 5.0, verify: bool | str = False, session: requests.Session | None = None
+          ) -> HealthAnswer:
+    """GET `url` once; a refused connection or a non-JSON body is an answer too, not an exception."""
+    getter = session.get if session is not None else requests.get
+    start = time.perf_counter()
+    try:
+        response = getter(url, timeout=timeout, verify=verify)
+    except requests.RequestException as exc:
+        return HealthAnswer(url, None, None, time.perf_counter() - start, f"{type(exc).__name__}: {exc}")
+    latency = time.perf_counter() - start
+    try:
+        body = response.json()
+    except ValueError:
+        return HealthAnswer(url, response.status_code, response.text[:500], latency, "body is not JSON")
+    return HealthAnswer(url, response.status_code, body, latency)
+
+
+def schema_errors(body: object, schema: dict) -> list[str]:
+    """Every way `body` breaks `schema`, as 'path: message' lines (empty list = valid)."""
+    validator = jsonschema.Draft202012Validator(schema)
+    out = []
+    for err in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+        out.append(f"{where}: {err.message}")
+    return out
+
+
+def expected_code(body_status: str | None, status_codes: dict[str, int] | None = None) -> int | None:
+    """The status code the documentation promises for a body status (None when it says nothing)."""
+    codes = status_codes or DEFAULT_STATUS_CODES
+    return codes.get(body_status) if body_status is not None else None
+
+
+def consistency(answer: HealthAnswer, status_codes: dict[str, int] | None = None) -> tuple[bool, str]:
+    """Does the status code agree with the body? Returns (ok, reason).
+
+    Judged two ways, and both must hold: the code the documentation maps the body status to, and the
+    general rule that a negative body never comes with 2xx (nor a positive body with 5xx).
+    """
+    if not answer.answered:
+        return False, f"no answer: {answer.error}"
+    status = answer.body_status
+    if status is None:
+        return False, f"body has no 'status' field (HTTP {answer.status_code})"
+    code = answer.status_code
+    ok_code = 200 <= code < 300
+    if status in NEGATIVE_STATUSES and ok_code:
+        return False, f"body says {status!r} but HTTP {code}: a prober would count it healthy"
+    if status in POSITIVE_STATUSES and not ok_code:
+        return False, f"body says {status!r} but HTTP {code}"
+    want = expected_code(status, status_codes)
+    if want is not None and want != code:
+        return False, f"body says {status!r}: documented code {want}, got {code}"
+    if status not in NEGATIVE_STATUSES | POSITIVE_STATUSES and want is None:
+        return False, f"body status {status!r} is neither documented nor a known status word"
+    return True, f"{status!r} with HTTP {code}"
+
+
+@dataclass
+class WaitResult:
+    """How a bounded wait for a condition ended."""
+
+    reached: bool
+    elapsed_s: float
+    polls: int
+    last: object = None
+    history: list = field(default_factory=list)
+
+
+def wait_until(check: Callable[[], tuple[bool, object]], timeout_s: float, interval_s: float = 0.25,
+               keep: int = 20) -> WaitResult:
+    """Poll `check` (returns (done, observation)) until done or `timeout_s`; bounded in time and count."""
+    start = time.monotonic()
+    polls = 0
+    history: list = []
+    last = None
+    max_polls = int(timeout_s / max(interval_s, 0.01)) + 2
+    while polls < max_polls:
+        polls += 1
+        done, last = check()
+        history.append(last)
+        del history[:-keep]
+        elapsed = time.monotonic() - start
+        if done:
+            return WaitResult(True, elapsed, polls, last, history)
+        if elapsed >= timeout_s:
+            break
+        time.sleep(interval_s)
+    return WaitResult(False, time.monotonic() - start, polls, last, history)
+
+
+def wait_ready(url: str, timeout_s: float, interval_s: float = 0.25, verify: bool | str = False) -> WaitResult:
+    """Wait until `url` says ready by code AND body."""
+    def check():
+        answer = probe(url, timeout=min(5.0, max(timeout_s, 0.5)), verify=verify)
+        return answer.is_ready, answer.summary()
+    return wait_until(check, timeout_s, interval_s)
+
+
+def wait_not_ready(url: str, timeout_s: float, interval_s: float = 0.25, verify: bool | str = False
+                   ) -> WaitResult:
+    """Wait until `url` answers and says not ready (a refused connection does not count: it proves nothing
+    about whether the health server tells the truth)."""
+    def check():
+        answer = probe(url, timeout=min(5.0, max(timeout_s, 0.5)), verify=verify)
+        return answer.answered and not answer.is_ready, answer.summary()
+    return wait_until(check, timeout_s, interval_s)
+
+
+def percentiles(values: Iterable[float], points: Iterable[int] = (50, 90, 95, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles plus min/max/mean; empty input is an error, not zeros."""
+    data = sorted(values)
+    if not data:
+        raise ValueError("no values to compute percentiles from")
+    out = {"min": data[0], "max": data[-1], "mean": statistics.fmean(data), "count": len(data)}
+    for p in points:
+        rank = max(1, -(-p * len(data) // 100))  # ceil without floats
+        out[f"p{p}"] = data[rank - 1]
+    return out
+
+
+def sample_latency(url: str, samples: int, verify: bool | str = False, timeout: float = 5.0
+                   ) -> tuple[list[float], list[HealthAnswer]]:
+    """GET `url` `samples` times over one keep-alive session; returns latencies (s) of answered calls and
+    the failed answers."""
+    latencies: list[float] = []
+    failed: list[HealthAnswer] = []
+    with requests.Session() as session:
+        for _ in range(max(0, int(samples))):
+            answer = probe(url, timeout=timeout, verify=verify, session=session)
+            if answer.answered and answer.error is None:
+                latencies.append(answer.latency_s)
+            else:
+                failed.append(answer)
+    return latencies, failed
