@@ -1,0 +1,49 @@
+"""The `local` kind: processes on this machine, for fast self-tests and endpoint-only runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from ivv.targets.base import CommandResult, CommandTimeout, Target, register_target
+
+
+@register_target("local")
+class LocalTarget(Target):
+    """Commands run with /bin/sh as the current user; the device's ports are this machine's."""
+
+    capabilities = frozenset({"shell", "files"})
+
+    def run(self, cmd: str, timeout: float = 60, check: bool = False) -> CommandResult:
+        started = time.monotonic()
+        proc = subprocess.Popen(["/bin/sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise CommandTimeout(f"{self.name}: `{cmd[:120]}` did not finish within {timeout} s") from None
+        result = CommandResult(cmd, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"),
+                               time.monotonic() - started)
+        return self._check(result, check, self.name)
+
+    def put(self, local_path: str | Path, remote_path: str, mode: int | None = None, sudo: bool = False) -> None:
+        shutil.copyfile(local_path, remote_path)
+        if mode is not None:
+            os.chmod(remote_path, mode)
+
+    def get(self, remote_path: str, local_path: str | Path, sudo: bool = False) -> None:
+        shutil.copyfile(remote_path, local_path)
+
+    def address(self, port: int) -> tuple[str, int]:
+        return ("127.0.0.1", int(port))
+
+    def testinfra_host(self):
+        import testinfra
+
+        return testinfra.get_host("local://")

@@ -1,0 +1,1 @@
+"""The virtual device: image recipe and builder, QMP client, and boot/overlay management."""
