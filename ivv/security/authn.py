@@ -1,0 +1,207 @@
+"""Authentication probes: every way in that must stay shut, tried from a fresh connection each time.
+
+A refusal is an error reply (or the server closing the connection); a timeout is not a refusal, and a
+`result` is always a FAIL. After each refused login the same connection tries a protected call, because
+a service that answers "error" but still marks the session authenticated is as open as one that says yes.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+
+from ivv.auth import register_secret
+from ivv.security import tokens
+from ivv.security.findings import Finding, Undecided
+from ivv.security.surface import AUTH_ENFORCED, NO_DEFAULT_CREDENTIALS, Surface
+from ivv.security.wire import Reply, Transcript
+
+EXPIRY_SECONDS = 2  # lifetime of the token used to test reuse after expiry on a long-lived connection
+EXPIRY_MARGIN = 1.5  # seconds past `exp` before the reuse attempt (clock granularity of `exp` is 1 s)
+LOGOUT_METHODS = ("logout", "sign_out", "revoke_session", "end_session")
+
+
+def refused(reply: Reply) -> bool:
+    return reply.error is not None or reply.lost
+
+
+def lookalike(key: str, rng: random.Random | None = None) -> str:
+    """A random key with the same length and character classes as `key` (separators kept in place)."""
+    rng = rng or random.SystemRandom()
+    out = []
+    for ch in key:
+        if ch in string.digits:
+            out.append(rng.choice(string.digits))
+        elif ch in "abcdef" and all(c in string.hexdigits for c in key.replace("-", "").replace("_", "")):
+            out.append(rng.choice("0123456789abcdef"))
+        elif ch in string.ascii_lowercase:
+            out.append(rng.choice(string.ascii_lowercase))
+        elif ch in string.ascii_uppercase:
+            out.append(rng.choice(string.ascii_uppercase))
+        else:
+            out.append(ch)
+    forged = "".join(out)
+    return forged if forged != key else lookalike(key, rng)
+
+
+def try_credential(surface: Surface, transcript: Transcript, criterion: str, name: str, label: str,
+                   credential: str) -> Finding:
+    """Log in with a credential that must be refused, then try to use the session anyway."""
+    follow = surface.lowest_method() or "ping"
+    transcript.describe(credential, tokens.describe(credential, label))
+    mark = transcript.mark()
+    transcript.note(f"probe: {name}")
+    with surface.connect("probe", transcript) as conn:
+        login = conn.call(surface.auth_method, {surface.auth_param: credential})
+        after = conn.call(follow)
+        inline = conn.call(follow, {surface.auth_param: credential})
+    passed = refused(login) and not after.succeeded and not inline.succeeded
+    return Finding(
+        criterion, name, passed,
+        expected=f"{surface.auth_method} answers an error; {follow} stays refused on that connection",
+        observed=(f"{surface.auth_method}: {login.summary()}; {follow} after it: {after.summary()}; "
+                  f"{follow} with the credential inline: {inline.summary()}"),
+        exchange=transcript.render(mark))
+
+
+def bad_tokens(surface: Surface) -> list[tuple[str, str, str]]:
+    """(finding name, transcript label, token) for every malformed or untrustworthy JWT."""
+    creds = surface.credentials
+    top = surface.roles[-1]
+    viewer_token = creds.token(surface.roles[0])
+    tampered = tokens.tamper_claims(viewer_token, role=top)
+    register_secret(tampered)
+    return [
+        ("expired token refused", "expired an hour ago, signed with the configured secret", creds.expired(top)),
+        ("not-yet-valid token refused", "nbf an hour ahead, signed with the configured secret",
+         creds.not_yet_valid(top)),
+        ("wrong-signature token refused", "signed with a random key", creds.forged(top)),
+        ("alg none token refused", "unsigned (alg none)", creds.alg_none(top)),
+        ("role-tampered token refused", f"{surface.roles[0]} token with role edited to {top}, "
+                                        "original signature kept", tampered),
+        ("garbage token refused", "not a JWT", "not-a-token"),
+    ]
+
+
+def token_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
+    return [try_credential(surface, transcript, AUTH_ENFORCED, name, label, tok)
+            for name, label, tok in bad_tokens(surface)]
+
+
+def api_key_probes(surface: Surface, transcript: Transcript) -> list[Finding | Undecided]:
+    creds = surface.credentials
+    keys = {role: key for role, key in creds.api_keys.items() if key}
+    out: list[Finding | Undecided] = []
+    if not keys:
+        return [Undecided(AUTH_ENFORCED, "API keys", "the profile names no API key, so none was attacked")]
+    sample = next(iter(keys.values()))
+    out.append(try_credential(surface, transcript, AUTH_ENFORCED, "random look-alike API key refused",
+                              f"random API key, {len(sample)} chars like a real one", lookalike(sample)))
+    if creds.revoked_api_key:
+        out.append(try_credential(surface, transcript, AUTH_ENFORCED, "revoked API key refused",
+                                  "revoked API key", creds.revoked_api_key))
+    else:
+        out.append(Undecided(AUTH_ENFORCED, "revoked API key refused", "the profile names no revoked key"))
+    return out
+
+
+def unauthenticated_probe(surface: Surface, transcript: Transcript) -> Finding:
+    """Every protected method called on a connection that never logged in."""
+    mark = transcript.mark()
+    transcript.note("probe: every protected method without logging in")
+    answered = []
+    with surface.connect("anon", transcript) as conn:
+        for method in surface.protected_methods():
+            if conn.call(method).succeeded:
+                answered.append(method)
+    return Finding(AUTH_ENFORCED, "protected methods refuse an unauthenticated session", not answered,
+                   expected="an error for every protected method",
+                   observed=f"answered with a result: {', '.join(answered)}" if answered else
+                   f"all {len(surface.protected_methods())} refused",
+                   exchange=transcript.render(mark), details={"answered": answered})
+
+
+def privilege_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
+    """A lower role's token and API key used on each higher role's read-only method."""
+    out = []
+    roles = surface.roles
+    for i, low in enumerate(roles[:-1]):
+        targets = [(high, surface.read_only_method(high)) for high in roles[i + 1:]]
+        targets = [(h, m) for h, m in targets if m]
+        if not targets:
+            continue
+        creds = [(f"{low} token", f"valid {low} token", surface.token(low))]
+        if surface.credentials.api_keys.get(low):
+            creds.append((f"{low} API key", f"valid {low} API key", surface.credentials.api_keys[low]))
+        for what, label, credential in creds:
+            transcript.describe(credential, tokens.describe(credential, label))
+            mark = transcript.mark()
+            transcript.note(f"probe: {what} on higher-role methods")
+            with surface.connect(low[:6], transcript) as conn:
+                login = conn.call(surface.auth_method, {surface.auth_param: credential})
+                replies = {m: conn.call(m) for _, m in targets}
+            if not login.succeeded:
+                out.append(Finding(AUTH_ENFORCED, f"{what} kept to its role", False,
+                                   expected=f"login as {low} works (control)",
+                                   observed=f"a valid {low} credential was refused: {login.summary()}",
+                                   exchange=transcript.render(mark)))
+                continue
+            leaked = [m for m, r in replies.items() if r.succeeded]
+            out.append(Finding(
+                AUTH_ENFORCED, f"{what} kept to its role", not leaked,
+                expected="an error (insufficient permissions) for " + ", ".join(
+                    f"{m} ({h})" for h, m in targets),
+                observed="; ".join(f"{m}: {r.summary()}" for m, r in replies.items()),
+                exchange=transcript.render(mark), details={"answered": leaked}))
+    return out
+
+
+def expiry_probe(surface: Surface, transcript: Transcript) -> Finding | Undecided:
+    """A session whose token expires must stop working on the same, still open, connection."""
+    secret = surface.credentials.jwt_secret
+    method = surface.lowest_method()
+    if not secret or not method:
+        return Undecided(AUTH_ENFORCED, "expired session refused on a long-lived connection",
+                         "no signing secret or no read-only protected method to test with")
+    body = tokens.claims(surface.roles[0], exp_in=EXPIRY_SECONDS)
+    token = tokens.sign(body, secret, surface.credentials.algorithm)
+    register_secret(token)
+    transcript.describe(token, tokens.describe(token, f"valid for {EXPIRY_SECONDS} s"))
+    mark = transcript.mark()
+    transcript.note("probe: token reuse after expiry on one long-lived connection")
+    with surface.connect("long", transcript) as conn:
+        login = conn.call(surface.auth_method, {surface.auth_param: token})
+        before = conn.call(method)
+        if not (login.succeeded and before.succeeded):
+            return Undecided(AUTH_ENFORCED, "expired session refused on a long-lived connection",
+                             f"control failed: a fresh short-lived token was not accepted "
+                             f"({login.summary()}; {before.summary()})")
+        time.sleep(max(0.0, body["exp"] - time.time()) + EXPIRY_MARGIN)
+        transcript.note(f"token expired {time.time() - body['exp']:.1f} s ago")
+        after = conn.call(method)
+        logout = next((m for m in LOGOUT_METHODS if m in surface.contract.methods), None)
+    return Finding(AUTH_ENFORCED, "expired session refused on a long-lived connection", not after.succeeded,
+                   expected=f"{method} refused once the token has expired",
+                   observed=f"before expiry: {before.summary()}; after expiry: {after.summary()}",
+                   exchange=transcript.render(mark),
+                   details={"logout_method": logout or "none in the contract (logout reuse not applicable)"})
+
+
+def placeholder_secret_probe(surface: Surface, transcript: Transcript) -> Finding:
+    """Admin tokens signed with each well-known placeholder secret; none may log in."""
+    top = surface.roles[-1]
+    mark = transcript.mark()
+    transcript.note(f"probe: {top} tokens signed with {len(tokens.PLACEHOLDER_SECRETS)} placeholder secrets")
+    accepted = []
+    for secret in tokens.PLACEHOLDER_SECRETS:
+        token = tokens.sign(tokens.claims(top), secret, surface.credentials.algorithm)
+        transcript.describe(token, tokens.describe(token, f"signed with placeholder secret {secret!r}"))
+        with surface.connect("guess", transcript) as conn:
+            if conn.call(surface.auth_method, {surface.auth_param: token}).succeeded:
+                accepted.append(secret)
+    return Finding(NO_DEFAULT_CREDENTIALS, "no placeholder JWT secret accepted", not accepted,
+                   expected="every token signed with a placeholder secret refused",
+                   observed=(f"accepted: {', '.join(map(repr, accepted))}" if accepted
+                             else f"all {len(tokens.PLACEHOLDER_SECRETS)} refused"),
+                   exchange=transcript.render(mark), details={"accepted_count": len(accepted)})

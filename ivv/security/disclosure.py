@@ -1,0 +1,102 @@
+"""Error replies must say what went wrong without telling an attacker how the service is built.
+
+Malformed frames, hostile params and bad logins are sent on purpose; every error object that comes back
+(message and data) is scanned for stack traces, source paths, exception class names, memory addresses and
+the service's own secrets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ivv.security import tokens
+from ivv.security.findings import Finding
+from ivv.security.surface import ERROR_DISCLOSURE, Surface
+from ivv.security.wire import Transcript
+
+LEAK_PATTERNS: dict[str, re.Pattern] = {
+    "stack trace": re.compile(r"Traceback \(most recent call last\)|^\s+at [\w.$]+\(.*:\d+\)", re.M),
+    "source location": re.compile(r"File \"[^\"]+\", line \d+|\.py\", line \d+|\.(?:py|js|go|java|rs):\d+"),
+    "filesystem path": re.compile(
+        r"(?<![\w.~])/(?:home|opt|usr|var|etc|tmp|root|srv|lib|proc|run|app|workspace|work)/[\w.@+-]+"
+        r"|[A-Za-z]:\\\\[\w]"),
+    "exception class": re.compile(
+        r"\b(?:KeyError|TypeError|AttributeError|ValueError|IndexError|NameError|AssertionError|"
+        r"RuntimeError|OSError|FileNotFoundError|PermissionError|UnicodeDecodeError|JSONDecodeError|"
+        r"NullPointerException)\b"),
+    "memory address": re.compile(r"\bat 0x[0-9a-fA-F]{6,}\b"),
+}
+
+
+def leaks_in(text: str, secrets: list[str]) -> list[str]:
+    """What `text` gives away: names of the matching patterns, plus 'secret' when a secret appears."""
+    found = [name for name, pattern in LEAK_PATTERNS.items() if pattern.search(text)]
+    if any(s and len(s) >= 4 and s in text for s in secrets):
+        found.append("secret value")
+    return found
+
+
+def provocations(surface: Surface) -> list[tuple[str, str, str | None]]:
+    """(what, raw frame, None) or (what, method, params-json): inputs that make sloppy services throw."""
+    frames = [
+        ("truncated JSON", '{"jsonrpc": "2.0", "method": "ping", "id": 1', None),
+        ("wrong types in the envelope", '{"jsonrpc": 2, "method": ["x"], "id": {"a": 1}}', None),
+        ("path as method name", '{"jsonrpc": "2.0", "method": "../../../../etc/passwd", "id": 2}', None),
+        ("invalid UTF-8 escape", '{"jsonrpc": "2.0", "method": "ping\\udc80", "id": 3}', None),
+        ("login with an object", json.dumps({"jsonrpc": "2.0", "method": surface.auth_method,
+                                             "params": {surface.auth_param: {"$ne": None}}, "id": 4}), None),
+        ("login with a number", json.dumps({"jsonrpc": "2.0", "method": surface.auth_method,
+                                            "params": {surface.auth_param: 12345}, "id": 5}), None),
+        ("login with positional params", json.dumps({"jsonrpc": "2.0", "method": surface.auth_method,
+                                                     "params": [None, None, None], "id": 6}), None),
+    ]
+    return frames
+
+
+def hostile_params(surface: Surface) -> list[tuple[str, dict]]:
+    """For each method with required params: wrong types and traversal strings in every param."""
+    out = []
+    for name, method in sorted(surface.contract.methods.items()):
+        if name == surface.auth_method or not method.required_params:
+            continue
+        out.append((name, {p: {"nested": [None, {"x": 1e308}]} for p in method.required_params}))
+        out.append((name, {p: "../../../../etc/passwd\x00" for p in method.required_params}))
+    return out
+
+
+def disclosure_probe(surface: Surface, transcript: Transcript) -> Finding:
+    creds = surface.credentials
+    secrets = [s for s in [creds.jwt_secret, creds.revoked_api_key, *creds.api_keys.values()] if s]
+    mark = transcript.mark()
+    transcript.note("probe: malformed frames, hostile params and bad logins; error texts scanned")
+    replies = []
+    with surface.connect("anon", transcript) as conn:
+        for what, frame, _ in provocations(surface):
+            replies.append((what, conn.send_raw(frame)))
+            if not conn.open:
+                conn = surface.connect("anon", transcript)
+        expired = creds.expired(surface.roles[-1])
+        transcript.describe(expired, tokens.describe(expired, "expired"))
+        replies.append(("expired login", conn.call(surface.auth_method, {surface.auth_param: expired})))
+    top = surface.token(surface.roles[-1])
+    transcript.describe(top, tokens.describe(top, f"valid {surface.roles[-1]} credential"))
+    with surface.connect("admin", transcript) as conn:
+        conn.call(surface.auth_method, {surface.auth_param: top})
+        for method, params in hostile_params(surface):
+            replies.append((f"{method} with hostile params", conn.call(method, params)))
+            if not conn.open:
+                conn = surface.connect("admin", transcript)
+                conn.call(surface.auth_method, {surface.auth_param: top})
+    problems = []
+    for what, reply in replies:
+        if reply.error is None:
+            continue
+        found = leaks_in(json.dumps(reply.error), secrets)
+        if found:
+            problems.append(f"{what}: {', '.join(found)}")
+    errors = sum(1 for _, r in replies if r.error is not None)
+    return Finding(ERROR_DISCLOSURE, "error replies leak no internals or secrets", not problems,
+                   expected="error messages without stack traces, source paths, exception names or secrets",
+                   observed="; ".join(problems) if problems else f"{errors} error replies, none leaking",
+                   exchange=transcript.render(mark), details={"provocations": len(replies), "leaks": problems})
