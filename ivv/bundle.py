@@ -1,0 +1,205 @@
+"""The run bundle `reports/<run-id>/`: evidence.jsonl, manifest.json, artifacts, copies of the gate and
+waiver files, verdicts and reports. Everything needed to render the report again lives inside it.
+
+`current()` is the bundle of the running session (or None), for fixtures that record manifest facts
+(`current().set_manifest("targets", {...})`) or session-level evidence (`current().recorder()`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import ivv
+from ivv.errors import ConfigError
+from ivv.evidence import Journal, Recorder, now, read_records
+from ivv.gates import GateSet, load_gate
+from ivv.redact import redact, redact_obj
+from ivv.waivers import load_waivers
+
+EVIDENCE, MANIFEST, VERDICTS = "evidence.jsonl", "manifest.json", "verdicts.json"
+JUNIT, HTML_PAGE = "junit.xml", "pytest-report.html"
+
+_current: Bundle | None = None
+
+
+def current() -> Bundle | None:
+    """The bundle of the running session, if one is active."""
+    return _current
+
+
+def set_current(bundle: Bundle | None) -> None:
+    global _current
+    _current = bundle
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def git_sha(path: Path | None = None) -> str:
+    """The harness's git commit (with `+dirty` when the tree has changes), or `unknown`."""
+    where = path or Path(ivv.__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def harness_version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("ivv")
+    except Exception:  # noqa: BLE001 - not installed: fall back to the source attribute
+        return getattr(ivv, "__version__", "unknown")
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(redact(json.dumps(redact_obj(data), indent=2, sort_keys=True, ensure_ascii=False)) + "\n",
+                   encoding="utf-8")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Bundle:
+    path: Path
+    manifest: dict
+    journal: Journal | None = None
+    gates: GateSet | None = None
+
+    # -- creating a bundle ---------------------------------------------------------------------------
+    @classmethod
+    def create(cls, reports_dir: str | Path, run_id: str | None = None, gates: GateSet | None = None,
+               waiver_files=(), command: list[str] | None = None) -> Bundle:
+        run_id = run_id or new_run_id()
+        path = Path(reports_dir) / run_id
+        if (path / EVIDENCE).exists():
+            raise ConfigError(f"{path}: a bundle with run id {run_id!r} already exists; choose another --ivv-run-id")
+        path.mkdir(parents=True, exist_ok=True)
+        gate_entries = []
+        for gate in (gates.gates if gates else ()):
+            copy = Path("gates") / f"{gate.id}.yaml"
+            (path / "gates").mkdir(exist_ok=True)
+            shutil.copyfile(gate.path, path / copy)
+            gate_entries.append({"id": gate.id, "title": gate.title, "version": gate.version,
+                                 "file": str(gate.path), "copy": copy.as_posix(), "sha256": gate.sha256})
+        waiver_entries = []
+        for index, wfile in enumerate(waiver_files):
+            copy = Path("waivers") / f"{index:02d}-{Path(wfile).name}"
+            (path / "waivers").mkdir(exist_ok=True)
+            shutil.copyfile(wfile, path / copy)
+            waiver_entries.append({"file": str(wfile), "copy": copy.as_posix(), "sha256": sha256_file(wfile)})
+        manifest = {
+            "run_id": run_id,
+            "harness": {"version": harness_version(), "git_sha": git_sha(), "python": platform.python_version()},
+            "started": now(), "ended": None, "command": command or [],
+            "gates": gate_entries, "waivers": waiver_entries, "targets": {}, "stack": {},
+        }
+        bundle = cls(path=path, manifest=manifest, journal=Journal(path / EVIDENCE), gates=gates or GateSet())
+        bundle.write_manifest()
+        update_latest(Path(reports_dir), path)
+        return bundle
+
+    # -- the session-level API other fixtures use -----------------------------------------------------
+    _lock = threading.Lock()
+
+    def set_manifest(self, key: str, value: Any) -> None:
+        """Record a manifest fact (e.g. `targets`, `stack`), redacted, written at once."""
+        with self._lock:
+            self.manifest[key] = value
+            self.write_manifest()
+
+    def update_manifest(self, key: str, value: dict) -> None:
+        """Merge a dict into a manifest entry (e.g. one target's facts into `targets`)."""
+        with self._lock:
+            merged = dict(self.manifest.get(key) or {})
+            merged.update(value)
+            self.manifest[key] = merged
+            self.write_manifest()
+
+    def write_manifest(self) -> None:
+        _write_json_atomic(self.path / MANIFEST, self.manifest)
+
+    def recorder(self, test: str | None = None, suite: str | None = None, target_name: Any = "local") -> Recorder:
+        """An evidence recorder outside a test (session fixtures: boot time, deployment facts)."""
+        if self.journal is None:
+            self.journal = Journal(self.path / EVIDENCE)
+        return Recorder(journal=self.journal, bundle_dir=self.path, gates=self.gates, test=test, suite=suite,
+                        target_name=target_name)
+
+    def finish(self) -> None:
+        self.manifest["ended"] = now()
+        self.manifest["evidence_sha256"] = sha256_file(self.path / EVIDENCE) if (self.path / EVIDENCE).exists() else None
+        self.write_manifest()
+        if self.journal is not None:
+            self.journal.close()
+
+    # -- reading a bundle back -----------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> Bundle:
+        path = Path(path)
+        if path.is_symlink() or not (path / MANIFEST).exists():
+            path = path.resolve()
+        if not (path / MANIFEST).exists():
+            raise ConfigError(f"{path}: not a run bundle (no {MANIFEST})")
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        gates = GateSet([_load_copy(path, g) for g in manifest.get("gates", [])])
+        return cls(path=path, manifest=manifest, journal=None, gates=gates)
+
+    def records(self):
+        evidence = self.path / EVIDENCE
+        return read_records(evidence) if evidence.exists() else []
+
+    def waivers(self):
+        out = []
+        for entry in self.manifest.get("waivers", []):
+            out.extend(load_waivers(self.path / entry["copy"]))
+        return out
+
+    def run_date(self) -> date:
+        """The day the run started: waivers are judged as of that day, so re-rendering is stable."""
+        started = self.manifest.get("started") or now()
+        return date.fromisoformat(started[:10])
+
+
+def _load_copy(bundle_dir: Path, entry: dict):
+    gate = load_gate(bundle_dir / entry["copy"])
+    return gate
+
+
+def update_latest(reports_dir: Path, bundle_dir: Path) -> None:
+    """Point reports/latest at the bundle (relative symlink, replaced atomically)."""
+    link = reports_dir / "latest"
+    tmp = reports_dir / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink() or tmp.exists():
+            tmp.unlink()
+        os.symlink(bundle_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError:
+        pass  # a file system without symlinks: the bundle itself is still complete

@@ -1,0 +1,238 @@
+"""Evidence: frozen records appended to `evidence.jsonl`, fsync'ed one by one, so a killed run keeps them.
+
+`Journal` is the append-only file; `Recorder` is what the `evidence` fixture hands a test
+(`measure`, `check`, `artifact`, `gap`). Reports are rendered from the journal alone, never from live objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import threading
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ivv.redact import redact, redact_bytes, redact_obj
+from ivv.thresholds import Threshold
+
+PASS, FAIL, NOT_VERIFIED, WAIVED = "PASS", "FAIL", "NOT VERIFIED", "WAIVED"
+KINDS = ("measurement", "check", "gap", "test")
+
+
+def now() -> str:
+    """UTC timestamp with milliseconds, the one time format of the bundle."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe copy of a value (tuples to lists, sets sorted, NaN/inf to None, objects to str)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file saved in the bundle: path relative to the bundle, sha256 and size."""
+    path: str
+    sha256: str
+    bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recorded fact. `seq` is also its line number in evidence.jsonl."""
+    seq: int
+    kind: str
+    criterion: str | None
+    name: str
+    verdict: str | None = None
+    value: Any = None
+    unit: str | None = None
+    threshold: dict | None = None
+    expected: Any = None
+    observed: Any = None
+    reason: str | None = None
+    start: str | None = None
+    end: str | None = None
+    target: str | None = None
+    test: str | None = None
+    suite: str | None = None
+    artifacts: tuple[dict, ...] = ()
+    details: dict | None = None
+    series: dict | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["artifacts"] = list(self.artifacts)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["artifacts"] = tuple(kwargs.get("artifacts") or ())
+        return cls(**kwargs)
+
+
+class Journal:
+    """Append-only evidence.jsonl. Each append is redacted, written, flushed and fsync'ed before returning."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._seq = len(read_records(self.path)) if self.path.exists() else 0
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
+        self.records: list[Record] = []
+
+    def append(self, kind: str, criterion: str | None, name: str, **fields: Any) -> Record:
+        if kind not in KINDS:
+            raise ValueError(f"record kind {kind!r} is not one of {KINDS}")
+        with self._lock:
+            self._seq += 1
+            data = {"seq": self._seq, "kind": kind, "criterion": criterion, "name": name, **fields}
+            data.setdefault("end", now())
+            data.setdefault("start", data["end"])
+            record = Record.from_dict(redact_obj(_plain(data)))
+            line = redact(json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=False))
+            self._fh.write(line + "\n")
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self.records.append(record)
+            return record
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._fh.closed:
+                self._fh.close()
+
+
+def read_records(path: str | Path) -> list[Record]:
+    """Records of an evidence.jsonl; a torn last line (the run was killed mid-write) is ignored."""
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            if number >= len(lines) - 1:  # only the last, unterminated line may be torn
+                break
+            raise ValueError(f"{path}:{number}: not a JSON evidence record") from None
+        data["seq"] = number
+        records.append(Record.from_dict(data))
+    return records
+
+
+def slug(text: str) -> str:
+    """A file-system-safe name for a test node id or artifact name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] or "item"
+
+
+def save_artifact(bundle_dir: Path, subdir: str, name: str, data: bytes | str | Path) -> Artifact:
+    """Store bytes/text/a file under artifacts/<subdir>/<name>; text and text files are redacted."""
+    target = Path(bundle_dir) / "artifacts" / slug(subdir) / slug(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, Path):
+        with open(data, "rb") as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        payload = redact_bytes(target.read_bytes())
+    elif isinstance(data, str):
+        payload = redact(data).encode("utf-8")
+    else:
+        payload = redact_bytes(bytes(data))
+    target.write_bytes(payload)
+    return Artifact(path=target.relative_to(bundle_dir).as_posix(), sha256=hashlib.sha256(payload).hexdigest(),
+                    bytes=len(payload))
+
+
+@dataclass
+class Recorder:
+    """The `evidence` fixture: records facts for one test (or one session-scoped fixture)."""
+    journal: Journal
+    bundle_dir: Path
+    gates: Any = None                      # ivv.gates.GateSet or None
+    test: str | None = None                # pytest node id
+    suite: str | None = None
+    target_name: Any = "local"             # a str, or a callable returning the current target's name
+    records: list[Record] = field(default_factory=list)
+
+    def _target(self) -> str | None:
+        return self.target_name() if callable(self.target_name) else self.target_name
+
+    def _suite(self, criterion: str | None) -> str | None:
+        if self.suite:
+            return self.suite
+        known = self.gates.get(criterion) if self.gates is not None and criterion else None
+        return known.suite if known else None
+
+    def _append(self, kind: str, criterion: str | None, name: str, artifacts=(), **fields: Any) -> Record:
+        arts = [a.to_dict() if isinstance(a, Artifact) else dict(a) for a in artifacts]
+        record = self.journal.append(kind, criterion, name, target=self._target(), test=self.test,
+                                     suite=self._suite(criterion), artifacts=arts, **fields)
+        self.records.append(record)
+        return record
+
+    def threshold_for(self, criterion: str, threshold=None) -> Threshold | None:
+        explicit = Threshold.coerce(threshold)
+        if explicit is not None:
+            return explicit
+        known = self.gates.get(criterion) if self.gates is not None else None
+        return known.threshold if known else None
+
+    def measure(self, criterion: str, name: str, value: float | None, unit: str | None = None,
+                threshold=None, artifacts=(), details: dict | None = None, series: dict | None = None,
+                started: str | None = None) -> Record:
+        """A measured number, decided by the threshold (explicit, else the gate's). None = could not measure."""
+        limit = self.threshold_for(criterion, threshold)
+        if limit is None:
+            raise ValueError(f"measurement {name!r} for {criterion!r} has no threshold (none given, and the "
+                             "criterion has none in the loaded gates): nothing could decide it")
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return self.gap(criterion, f"{name}: no value could be measured", details=details, started=started)
+        verdict = PASS if limit.check(value, unit or limit.unit) else FAIL
+        return self._append("measurement", criterion, name, artifacts, value=value, unit=unit or limit.unit,
+                            threshold=limit.to_dict(), verdict=verdict, details=details, series=series,
+                            **({"start": started} if started else {}))
+
+    def check(self, criterion: str, name: str, passed: bool, expected: Any = None, observed: Any = None,
+              artifacts=(), details: dict | None = None, started: str | None = None) -> Record:
+        """A boolean fact; PASS exactly when `passed` is True."""
+        verdict = PASS if passed is True else FAIL
+        return self._append("check", criterion, name, artifacts, verdict=verdict, value=bool(passed),
+                            expected=expected, observed=observed, details=details,
+                            **({"start": started} if started else {}))
+
+    def gap(self, criterion: str, reason: str, details: dict | None = None, started: str | None = None) -> Record:
+        """Say why a criterion could not be measured: it stays NOT VERIFIED."""
+        return self._append("gap", criterion, "not measured", verdict=NOT_VERIFIED, reason=reason, details=details,
+                            **({"start": started} if started else {}))
+
+    def artifact(self, name: str, data: bytes | str | Path) -> Artifact:
+        """Save a file in the bundle under artifacts/<test>/<name>, redacted, with its sha256."""
+        return save_artifact(self.bundle_dir, self.test or "session", name, data)
+
+    def recorded(self, criterion: str) -> list[Record]:
+        return [r for r in self.records if r.criterion == criterion]

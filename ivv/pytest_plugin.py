@@ -1,0 +1,265 @@
+"""The ivv pytest plugin: options, markers, the `evidence` / `ivv_gates` / `ivv_bundle` fixtures, and the
+session hooks that turn test outcomes into evidence, verdicts and the gate-review report.
+
+A bundle (reports/<run-id>/) is opened when a gate is given (then junit.xml and the pytest-html page go
+into it too), or lazily when a test uses `evidence` or carries the `criterion` marker; other self-tests
+leave reports/ untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ivv import bundle as bundle_lib
+from ivv import redact
+from ivv.errors import ConfigError
+from ivv.evidence import FAIL, PASS, Recorder, now
+from ivv.gates import GateSet
+from ivv.waivers import load_waivers
+
+STATE = pytest.StashKey["IvvState"]()
+REPORTS = pytest.StashKey[dict]()
+RECORDER = pytest.StashKey[Recorder]()
+MESSAGE_LIMIT = 400
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("ivv", "ivv evidence, gates and reports")
+    group.addoption("--ivv-gate", action="append", default=[], metavar="GATE",
+                    help="gate file or name under deployment/gates (repeatable)")
+    group.addoption("--ivv-waivers", action="append", default=[], metavar="FILE", help="waiver file (repeatable)")
+    group.addoption("--ivv-reports", default="reports", metavar="DIR", help="where run bundles go (default reports/)")
+    group.addoption("--ivv-run-id", default=None, help="bundle name (default: UTC time + random suffix)")
+    group.addoption("--ivv-templates", default=None, metavar="DIR", help="folder with gate-review.{md,html}.j2")
+    group.addoption("--ivv-target", action="append", default=[], metavar="NAME",
+                    help="inventory target to run against (repeatable)")
+    group.addoption("--ivv-inventory", default=None, metavar="FILE", help="inventory YAML")
+    group.addoption("--ivv-profile", default=None, metavar="FILE", help="stack profile YAML")
+    group.addoption("--ivv-secret", action="append", default=[], metavar="VALUE",
+                    help="a value to redact from every output (repeatable; also IVV_SECRET_* variables)")
+
+
+@dataclass
+class IvvState:
+    """Per-session plugin state: loaded gates and waivers, and the bundle once it exists."""
+    config: pytest.Config
+    gates: GateSet
+    waivers: list
+    waiver_files: list
+    bundle: bundle_lib.Bundle | None = None
+    verdicts: dict | None = None
+    report_paths: dict = field(default_factory=dict)
+
+    def ensure_bundle(self) -> bundle_lib.Bundle:
+        if self.bundle is None:
+            opt = self.config.getoption
+            self.bundle = bundle_lib.Bundle.create(
+                Path(opt("ivv_reports")), opt("ivv_run_id"), gates=self.gates, waiver_files=self.waiver_files,
+                command=list(self.config.invocation_params.args))
+            bundle_lib.set_current(self.bundle)
+        return self.bundle
+
+
+def _state(config: pytest.Config) -> IvvState | None:
+    return config.stash.get(STATE, None)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "criterion(*ids): the gate criteria this test decides")
+    config.addinivalue_line("markers", "vdevice: needs the booted virtual device")
+    config.addinivalue_line("markers", "slow: a slow local self-test")
+    redact.register_from_env()
+    for value in config.getoption("ivv_secret") or ():
+        redact.register(value)
+    try:
+        gates = GateSet.load(config.getoption("ivv_gate") or (), root=config.rootpath)
+        waiver_files = [Path(p) for p in config.getoption("ivv_waivers") or ()]
+        known = {c.id for c in gates.criteria} if gates else None
+        waivers = [w for f in waiver_files for w in load_waivers(f, known)]
+    except ConfigError as exc:
+        raise pytest.UsageError(f"ivv: {exc}") from None
+    state = IvvState(config=config, gates=gates, waivers=waivers, waiver_files=waiver_files)
+    config.stash[STATE] = state
+    if hasattr(config, "workerinput"):
+        return
+    if gates or config.getoption("ivv_run_id"):
+        bundle = state.ensure_bundle()
+        pages = {}
+        if not config.option.xmlpath:
+            config.option.xmlpath = str(bundle.path / bundle_lib.JUNIT)
+        if Path(config.option.xmlpath).resolve().parent == bundle.path.resolve():
+            pages["junit"] = Path(config.option.xmlpath).name
+        if hasattr(config.option, "htmlpath"):
+            if not config.option.htmlpath:
+                config.option.htmlpath = str(bundle.path / bundle_lib.HTML_PAGE)
+                config.option.self_contained_html = True
+            if Path(config.option.htmlpath).resolve().parent == bundle.path.resolve():
+                pages["html"] = Path(config.option.htmlpath).name
+        bundle.set_manifest("pages", pages)
+
+
+def _criteria_of(item: pytest.Item) -> list[str]:
+    ids: list[str] = []
+    for marker in item.iter_markers("criterion"):
+        ids.extend(a for a in marker.args if a not in ids)
+    return ids
+
+
+def _suite_of(item: pytest.Item) -> str | None:
+    parts = Path(item.nodeid.split("::")[0]).parts
+    return parts[1] if len(parts) > 2 and parts[0] == "suites" else None
+
+
+def _recorder_for(item: pytest.Item, bundle: bundle_lib.Bundle) -> Recorder:
+    recorder = item.stash.get(RECORDER, None)
+    if recorder is None:
+        recorder = bundle.recorder(test=item.nodeid, suite=_suite_of(item),
+                                   target_name=lambda: getattr(item, "ivv_target_name", "local"))
+        item.stash[RECORDER] = recorder
+    return recorder
+
+
+@pytest.fixture(scope="session")
+def ivv_gates(pytestconfig: pytest.Config) -> GateSet:
+    """The gates loaded for this run (empty when none): `.criterion(id)`, `.setting("load.users", 10)`."""
+    return _state(pytestconfig).gates
+
+
+@pytest.fixture(scope="session")
+def ivv_bundle(pytestconfig: pytest.Config) -> bundle_lib.Bundle:
+    """The run bundle: `set_manifest(key, value)`, `update_manifest(key, dict)`, `recorder()`, `journal`."""
+    return _state(pytestconfig).ensure_bundle()
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Recorder:
+    """Record facts for this test: `measure`, `check`, `gap`, `artifact` (see docs/internals.md)."""
+    bundle = _state(request.config).ensure_bundle()
+    return _recorder_for(request.node, bundle)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    message = None
+    if call.excinfo is not None:
+        message = call.excinfo.exconly()
+        failed_check = call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+    else:
+        failed_check = False
+    if report.skipped:
+        longrepr = report.longrepr
+        message = getattr(report, "wasxfail", None) or (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr))
+        message = message.removeprefix("Skipped: ")
+    item.stash.setdefault(REPORTS, {})[call.when] = (report.outcome, message, failed_check, report.duration)
+
+
+def _outcome(phases: dict) -> tuple[str, str | None, bool]:
+    """(outcome, message, failed_by_assertion) of a test from its setup/call/teardown reports."""
+    setup = phases.get("setup", ("passed", None, False, 0))
+    if setup[0] == "failed":
+        return "error", f"setup failed: {setup[1]}", False
+    if setup[0] == "skipped":
+        return "skipped", setup[1], False
+    call = phases.get("call")
+    if call is None:
+        return "error", "the test body did not run", False
+    if call[0] != "passed":
+        return call[0], call[1], call[2]
+    teardown = phases.get("teardown", ("passed", None, False, 0))
+    if teardown[0] == "failed":
+        return "error", f"teardown failed: {teardown[1]}", False
+    return "passed", None, False
+
+
+def _short(text: str | None) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+
+
+def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str], started: str) -> None:
+    outcome, message, by_assertion = _outcome(item.stash.get(REPORTS, {}))
+    recorder = _recorder_for(item, bundle)
+    message = _short(message)
+    for cid in criteria:
+        own = recorder.recorded(cid)
+        if outcome == "skipped":
+            recorder.gap(cid, f"test skipped: {message}", started=started)
+        elif outcome == "error":
+            recorder.gap(cid, f"test errored ({message})", started=started)
+        elif outcome == "failed" and (by_assertion or own):
+            what = "test assertion failed" if by_assertion else "test failed after measuring"
+            recorder.check(cid, what, False, expected="the test passes", observed=message, started=started)
+        elif outcome == "failed":
+            recorder.gap(cid, f"test errored before measuring ({message})", started=started)
+        elif not own:
+            recorder.gap(cid, "the test passed but recorded no evidence for it", started=started)
+    duration = sum(phase[3] or 0 for phase in item.stash.get(REPORTS, {}).values())
+    bundle.journal.append("test", None, item.nodeid, value=outcome, test=item.nodeid, suite=_suite_of(item),
+                          start=started, target=getattr(item, "ivv_target_name", "local"),
+                          details={"criteria": criteria, "duration_s": round(duration, 3), "message": message or None})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    state = _state(item.config)
+    criteria = _criteria_of(item)
+    bundle = state.ensure_bundle() if (state and criteria) else None
+    started = now()
+    if bundle is not None:
+        bundle.journal.append("test", None, item.nodeid, value="started", test=item.nodeid,
+                              suite=_suite_of(item), start=started, details={"criteria": criteria})
+    yield
+    if bundle is not None:
+        _close_test(item, bundle, criteria, started)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
+    state = _state(session.config)
+    if state is None or state.bundle is None:
+        return
+    from ivv import report  # imported late: matplotlib is only needed when a bundle exists
+
+    bundle = state.bundle
+    bundle.finish()
+    state.verdicts, state.report_paths = report.render_bundle(
+        bundle.path, templates=session.config.getoption("ivv_templates"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    state = _state(config)
+    if state is None or state.bundle is None or state.verdicts is None:
+        return
+    terminalreporter.section("ivv gate review")
+    terminalreporter.write_line(f"decision: {state.verdicts['decision']} - {state.verdicts['reason']}")
+    for kind, path in sorted(state.report_paths.items()):
+        terminalreporter.write_line(f"{kind}: {path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = _state(config)
+    if state is None or state.bundle is None:
+        return
+    bundle = state.bundle
+    for page in (bundle.manifest.get("pages") or {}).values():
+        path = bundle.path / page
+        if path.exists():
+            redact.redact_file(path)
+    bundle_lib.update_latest(bundle.path.parent, bundle.path)
+    if bundle_lib.current() is bundle:
+        bundle_lib.set_current(None)
+
+
+def read_verdicts(bundle_dir: str | Path) -> dict:
+    """verdicts.json of a bundle."""
+    return json.loads((Path(bundle_dir) / bundle_lib.VERDICTS).read_text(encoding="utf-8"))
+
+
+__all__ = ["FAIL", "PASS", "evidence", "ivv_bundle", "ivv_gates", "read_verdicts"]
