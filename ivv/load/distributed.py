@@ -1,0 +1,109 @@
+"""Distributed load with Locust's own master/worker runners: one master, N worker processes.
+
+The master here binds to 127.0.0.1 and starts the workers on this machine; a runner host can join the
+same run with `python -m ivv.load.run --spec SPEC --worker-of MASTER:PORT` (spec file and the token in
+IVV_LOAD_TOKEN). Each worker records its own calls; at the end the master asks every worker to drain
+its calls in flight and send them (custom messages `ivv_flush` / `ivv_samples`), so the master writes
+the same evidence as a local run: one HDR histogram over every request of every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import gevent
+
+from ivv.errors import PrerequisiteError
+from ivv.load.recorder import Recorder
+from ivv.load.runner import finish, make_environment, start_csv, wait_for_drain
+from ivv.load.spec import TOKEN_ENV, LoadSpec
+
+WORKER_START_TIMEOUT_S = 30.0
+WORKER_EXIT_TIMEOUT_S = 10.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_master(spec: LoadSpec, token: str | None, out_dir: Path, workers: int) -> dict:
+    env, user = make_environment(spec, token)
+    recorder = Recorder()  # the master runs no users: it only merges what the workers send
+    port = free_port()
+    runner = env.create_master_runner("127.0.0.1", port)
+    flushed: list[str] = []
+
+    def on_samples(environment, msg, **_kw) -> None:
+        recorder.merge(msg.data)
+        flushed.append(msg.node_id)
+
+    runner.register_message("ivv_samples", on_samples)
+    spec_path = spec.write(out_dir / "spec.json")
+    procs = [start_worker(spec_path, token, f"127.0.0.1:{port}", out_dir / f"worker{i}.log") for i in range(workers)]
+    try:
+        deadline = time.time() + WORKER_START_TIMEOUT_S
+        while runner.worker_count < workers:
+            if time.time() > deadline or any(p.poll() is not None for p in procs):
+                raise PrerequisiteError(f"only {runner.worker_count} of {workers} Locust workers connected to "
+                                        f"127.0.0.1:{port} within {WORKER_START_TIMEOUT_S:g} s (see worker*.log)")
+            gevent.sleep(0.1)
+        writer = start_csv(env, out_dir)
+        started = time.time()
+        user.end_at = started + spec.duration_s
+        runner.send_message("ivv_end_at", {"end_at": user.end_at})
+        runner.start(spec.users, spawn_rate=spec.spawn_rate)
+        gevent.sleep(max(0.0, user.end_at - time.time()))
+        runner.send_message("ivv_flush", {})
+        deadline = time.time() + spec.timeout_s + 10
+        while len(flushed) < workers and time.time() < deadline:
+            gevent.sleep(0.05)
+        ended = time.time()
+        runner.quit()
+        result = finish(env, spec, recorder, started, ended, out_dir, writer, workers=workers)
+        result["workers_flushed"] = len(flushed)
+        return result
+    finally:
+        for p in procs:
+            try:
+                p.wait(timeout=WORKER_EXIT_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def start_worker(spec_path: Path, token: str | None, master: str, log: Path) -> subprocess.Popen:
+    env = dict(os.environ)
+    if token:
+        env[TOKEN_ENV] = token
+    with open(log, "w") as out:
+        return subprocess.Popen([sys.executable, "-m", "ivv.load.run", "--spec", str(spec_path),
+                                 "--worker-of", master], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def run_worker(spec: LoadSpec, token: str | None, master: str) -> None:
+    host, _, port = master.rpartition(":")
+    env, user = make_environment(spec, token)
+    recorder = Recorder(env)
+    runner = env.create_worker_runner(host, int(port))
+
+    def on_end_at(environment, msg, **_kw) -> None:
+        user.end_at = float(msg.data["end_at"])
+
+    def on_flush(environment, msg, **_kw) -> None:
+        wait_for_drain(spec.timeout_s)
+        send_stats = getattr(runner, "_send_stats", None)
+        if send_stats is not None:
+            send_stats()  # Locust's own stats of the last seconds, before the master writes its report
+        runner.send_message("ivv_samples", recorder.take())
+
+    runner.register_message("ivv_end_at", on_end_at)
+    runner.register_message("ivv_flush", on_flush, concurrent=True)
+    with gevent.Timeout(spec.duration_s + spec.timeout_s + 120, False):
+        runner.greenlet.join()

@@ -1,0 +1,136 @@
+"""What load to apply: built from the gate's `load` settings, validated with errors naming the field.
+
+A spec is plain data (JSON round-trip) so the load process, its workers and the suite all read the same
+thing. The auth token is never part of it: it travels in the environment (IVV_LOAD_TOKEN).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ivv.errors import ConfigError
+
+TOKEN_ENV = "IVV_LOAD_TOKEN"
+
+DEFAULT_TASK_MIX: dict[str, Any] = {
+    "ping": 5,
+    "get_camera_list": 3,
+    "get_camera_status": {"weight": 2, "params": {"device": "/dev/video0"}},
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One JSON-RPC method of the mix, with its relative weight and fixed params."""
+
+    method: str
+    weight: float
+    params: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """Load shape. Open model when `arrival_rate_per_s` is set, closed model (users x loop) otherwise."""
+
+    url: str
+    users: int = 10
+    spawn_rate: float = 10.0
+    duration_s: float = 30.0
+    arrival_rate_per_s: float | None = None
+    tasks: tuple[Task, ...] = field(default_factory=tuple)
+    think_time_s: float = 0.0
+    timeout_s: float = 5.0
+    max_requests: int = 200_000
+    authenticate: bool = True
+    source: str = "load settings"
+
+    @property
+    def open_model(self) -> bool:
+        return self.arrival_rate_per_s is not None
+
+    @property
+    def model(self) -> str:
+        return "open" if self.open_model else "closed"
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadSpec:
+        data = dict(data)
+        data["tasks"] = tuple(Task(**t) for t in data.get("tasks", ()))
+        return cls(**data)
+
+    @classmethod
+    def read(cls, path: str | Path) -> LoadSpec:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def write(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.to_json())
+        return path
+
+
+def _number(settings: dict, key: str, source: str, default, *, zero_ok=False, integer=False, allow_none=False):
+    value = settings.get(key, default)
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or (value == 0 and not zero_ok):
+        bound = ">= 0" if zero_ok else "> 0"
+        raise ConfigError(f"{source}: load.{key} must be a number {bound}, got {value!r}")
+    if integer and int(value) != value:
+        raise ConfigError(f"{source}: load.{key} must be a whole number, got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def parse_task_mix(mix: Any, source: str = "load settings") -> tuple[Task, ...]:
+    """`{method: weight}` or `{method: {weight, params}}` -> tasks; weights must be positive."""
+    if mix is None:
+        mix = DEFAULT_TASK_MIX
+    if not isinstance(mix, dict) or not mix:
+        raise ConfigError(f"{source}: load.task_mix must be a non-empty mapping of method -> weight")
+    tasks = []
+    for method, entry in mix.items():
+        params = None
+        if isinstance(entry, dict):
+            unknown = set(entry) - {"weight", "params"}
+            if unknown:
+                raise ConfigError(f"{source}: load.task_mix.{method}: unknown keys {sorted(unknown)}")
+            weight, params = entry.get("weight", 1), entry.get("params")
+            if params is not None and not isinstance(params, dict):
+                raise ConfigError(f"{source}: load.task_mix.{method}.params must be a mapping")
+        else:
+            weight = entry
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise ConfigError(f"{source}: load.task_mix.{method}: weight must be a positive number, got {weight!r}")
+        tasks.append(Task(str(method), float(weight), params))
+    return tuple(tasks)
+
+
+def spec_from_settings(url: str, settings: dict | None, source: str = "load settings", **overrides) -> LoadSpec:
+    """Build a spec from a gate's `load:` mapping (keys as in docs/internals.md), overrides win."""
+    settings = dict(settings or {})
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    known = {"users", "spawn_rate", "duration_s", "arrival_rate_per_s", "task_mix", "think_time_s",
+             "timeout_s", "max_requests", "authenticate", "workers", "sample_interval_s", "warmup_s"}
+    unknown = set(settings) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown load settings {sorted(unknown)} (known: {sorted(known)})")
+    if not url.startswith(("ws://", "wss://")):
+        raise ConfigError(f"{source}: load URL must start with ws:// or wss://, got {url!r}")
+    return LoadSpec(
+        url=url,
+        users=_number(settings, "users", source, 10, integer=True),
+        spawn_rate=_number(settings, "spawn_rate", source, 10.0),
+        duration_s=_number(settings, "duration_s", source, 30.0),
+        arrival_rate_per_s=_number(settings, "arrival_rate_per_s", source, None, allow_none=True),
+        tasks=parse_task_mix(settings.get("task_mix"), source),
+        think_time_s=_number(settings, "think_time_s", source, 0.0, zero_ok=True),
+        timeout_s=_number(settings, "timeout_s", source, 5.0),
+        max_requests=_number(settings, "max_requests", source, 200_000, integer=True),
+        authenticate=bool(settings.get("authenticate", True)),
+        source=source,
+    )
