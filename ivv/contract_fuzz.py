@@ -1,0 +1,365 @@
+"""Bad-input fuzzing of a JSON-RPC service from its contract, with hypothesis doing generation and shrinking.
+
+For each method, valid params come from its params schema (hypothesis-jsonschema) and are then mutated:
+wrong types, missing required fields, huge strings, odd unicode, path traversal, extreme numbers, deep
+nesting, extra fields, non-object params. Every frame must get a documented error (or a valid result)
+without the service crashing, hanging, dropping the connection, leaking a traceback or a path, or
+writing outside its data folders. A failure is shrunk by hypothesis to a minimal frame, and the frame is
+replayed on a fresh (recovered) service to show it reproduces.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hseed
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky, FlakyFailure
+from hypothesis_jsonschema import from_schema
+
+from ivv.auth import redact_text
+from ivv.contract import Method
+from ivv.contract_checks import ACCEPTABLE_CLOSE_CODES, LEAK_PATTERNS, Probe
+from ivv.rpc import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
+
+MUTATIONS = ("valid", "wrong_type", "missing_required", "huge_string", "unicode", "path_traversal",
+             "extreme_number", "deep_nesting", "extra_field", "params_not_object", "null_value")
+TRAVERSALS = ("../../etc/passwd", "../../../../../../etc/shadow", "/etc/passwd", "..\\..\\windows\\win.ini",
+              "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "....//....//etc/passwd", "snap\x00.jpg", "../" * 12 + "tmp/ivv-x",
+              "/proc/self/environ", "~root/.ssh/id_rsa", "a/../../b.jpg", ".", "..", "")
+EXTREME_NUMBERS = (-1, 0, -(2**31), 2**31, -(2**63), 2**63, 2**64 + 1, 10**40, -1e308, 1e308, 0.5, -0.0,
+                   float("inf"), float("nan"))
+DEEP = '"__ivv_deep__"'
+
+
+@dataclass
+class FuzzCase:
+    method: str
+    mutation: str
+    frame: str  # the exact text sent
+
+    def __repr__(self) -> str:
+        return f"FuzzCase({self.method!r}, {self.mutation!r}, frame={redact_text(self.frame)[:300]!r})"
+
+
+@dataclass
+class FuzzFailure:
+    method: str
+    mutation: str
+    kind: str  # crash | hang | connection-drop | undocumented-error | leak | invalid-result | wrote-outside
+    detail: str
+    frame: str  # minimal reproducer: the exact JSON frame
+    reply: str = ""
+    reproduced: bool | None = None
+    reproduce_detail: str = ""
+    shrunk: bool = True
+
+    def as_dict(self) -> dict:
+        return {"method": self.method, "mutation": self.mutation, "kind": self.kind,
+                "detail": redact_text(self.detail), "frame": redact_text(self.frame),
+                "reply": redact_text(self.reply), "reproduced": self.reproduced,
+                "reproduce_detail": self.reproduce_detail, "shrunk": self.shrunk}
+
+
+@dataclass
+class FuzzReport:
+    examples: int = 0
+    seconds: float = 0.0
+    per_method: dict[str, int] = field(default_factory=dict)
+    failures: list[FuzzFailure] = field(default_factory=list)
+    mutations: dict[str, int] = field(default_factory=dict)
+    writes_outside: list[str] = field(default_factory=list)
+
+
+class _Violation(AssertionError):
+    def __init__(self, kind: str, detail: str, frame: str, reply: str = ""):
+        super().__init__(f"{kind}: {detail}")
+        self.kind, self.detail, self.frame, self.reply = kind, detail, frame, reply
+
+
+class _ServiceGone(Exception):
+    """The service did not come back after a crash: stop fuzzing."""
+
+
+# -- strategies --------------------------------------------------------------------------------------
+def _other_type(schema: dict) -> st.SearchStrategy:
+    kind = schema.get("type") if isinstance(schema, dict) else None
+    pool = {"string": st.text(max_size=8), "integer": st.integers(-5, 5), "number": st.floats(allow_nan=False),
+            "boolean": st.booleans(), "array": st.lists(st.integers(), max_size=2),
+            "object": st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), "null": st.none()}
+    kinds = {kind} if isinstance(kind, str) else set(kind or ())
+    if "number" in kinds:
+        kinds.add("integer")
+    return st.one_of([s for k, s in pool.items() if k not in kinds])
+
+
+def _json_values() -> st.SearchStrategy:
+    return st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
+                        max_leaves=6)
+
+
+@st.composite
+def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
+    """One mutated request frame for ``method``."""
+    base_strategy = from_schema(method.params_schema)
+    if example:
+        base_strategy = st.one_of(st.just(example), base_strategy)
+    params: Any = dict(draw(base_strategy))
+    mutation = draw(st.sampled_from(MUTATIONS))
+    props = method.params_schema.get("properties", {})
+    names = sorted(props) or ["value"]
+    name = draw(st.sampled_from(names))
+    deep = 0
+    if mutation == "wrong_type":
+        params[name] = draw(_other_type(props.get(name, {})))
+    elif mutation == "missing_required" and method.required_params:
+        params.pop(draw(st.sampled_from(method.required_params)), None)
+    elif mutation == "huge_string":
+        params[name] = draw(st.sampled_from("Aé\u6f22\U0001f600/")) * draw(st.integers(1_000, 120_000))
+    elif mutation == "unicode":
+        params[name] = draw(st.text(st.characters(codec=None, categories=None), min_size=1, max_size=40))
+    elif mutation == "path_traversal":
+        params[name] = draw(st.sampled_from(TRAVERSALS))
+    elif mutation == "extreme_number":
+        params[name] = draw(st.sampled_from(EXTREME_NUMBERS) | st.integers())
+    elif mutation == "deep_nesting":
+        deep = draw(st.integers(20, 3000))
+        params[name] = "__ivv_deep__"
+    elif mutation == "extra_field":
+        params[draw(st.text(min_size=1, max_size=12))] = draw(_json_values())
+    elif mutation == "params_not_object":
+        params = draw(st.one_of(st.lists(_json_values(), max_size=3), st.integers(), st.text(max_size=10),
+                                st.booleans()))
+    elif mutation == "null_value":
+        params[name] = None
+    req_id = draw(st.integers(1, 10**6))
+    frame = json.dumps({"jsonrpc": "2.0", "method": method.name, "params": params, "id": req_id},
+                       ensure_ascii=draw(st.booleans()), allow_nan=True)
+    if deep:
+        frame = frame.replace(DEEP, "[" * deep + "]" * deep, 1)
+    return FuzzCase(method.name, mutation, frame)
+
+
+# -- the oracle --------------------------------------------------------------------------------------
+class _Runner:
+    """Sends one case and judges the reply; keeps one admin session, recovers a crashed service."""
+
+    def __init__(self, probe: Probe, call_timeout: float, role: str):
+        self.probe, self.call_timeout, self.role = probe, call_timeout, role
+        self.cli: RpcClient | None = None
+        self.count = 0
+        self.mutations: dict[str, int] = {}
+
+    def _session(self) -> RpcClient:
+        if self.cli is None or not self.cli.connected or self.count % 200 == 0:
+            if self.cli is not None:
+                self.cli.close()
+            try:
+                self.cli = self.probe.role_session(self.role)
+            except RpcError:
+                self.ensure_up()
+                self.cli = self.probe.role_session(self.role)
+        return self.cli
+
+    def ensure_up(self) -> None:
+        if self.probe.is_alive():
+            return
+        if self.probe.recover is not None:
+            self.probe.recover()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.probe.is_alive():
+                return
+            time.sleep(0.3)
+        raise _ServiceGone(f"{self.probe.url} did not come back within 30 s")
+
+    def close(self) -> None:
+        if self.cli is not None:
+            self.cli.close()
+            self.cli = None
+
+    def send(self, case: FuzzCase) -> None:
+        """Raise _Violation when the service misbehaves on this frame."""
+        self.count += 1
+        self.mutations[case.mutation] = self.mutations.get(case.mutation, 0) + 1
+        try:
+            cli = self._session()
+        except RpcError as exc:
+            raise _Violation("crash", f"no session before sending: {exc}", case.frame) from exc
+        rate = self.probe.rate_code
+        for attempt in range(6):
+            try:
+                ex = cli.send_raw(case.frame, timeout=self.call_timeout, note=case.mutation)
+            except RpcConnectionLost as exc:
+                self.cli = None
+                close = getattr(getattr(exc.__cause__, "rcvd", None), "code", None)
+                alive = self.probe.is_alive()
+                if not alive:
+                    raise _Violation("crash", f"connection lost and the service is down ({exc})", case.frame) from exc
+                if close in ACCEPTABLE_CLOSE_CODES:
+                    return
+                raise _Violation("connection-drop", f"connection dropped (close code {close}) while the service "
+                                 "stayed up", case.frame) from exc
+            if ex.outcome == "timeout":
+                self.close()
+                detail = f"no reply within {self.call_timeout:g} s"
+                if not self.probe.is_alive():
+                    raise _Violation("crash", detail + " and the service is down", case.frame)
+                raise _Violation("hang", detail, case.frame)
+            reply = ex.received[0] if ex.received else ""
+            frame = ex.replies()[0] if ex.received else None
+            if isinstance(frame, dict) and (frame.get("error") or {}).get("code") == rate and rate is not None \
+                    and attempt < 5:
+                time.sleep(0.25 * (attempt + 1))
+                continue
+            self._judge(case, frame, reply)
+            return
+
+    def _judge(self, case: FuzzCase, frame: Any, reply: str) -> None:
+        contract = self.probe.contract
+        self.probe.observed.note(case.method, frame)
+        if LEAK_PATTERNS.search(reply):
+            raise _Violation("leak", f"reply shows internals: {LEAK_PATTERNS.search(reply).group(0)!r}",
+                             case.frame, reply)
+        if not isinstance(frame, dict):
+            raise _Violation("invalid-reply", "reply is not a JSON-RPC response object", case.frame, reply)
+        if "error" in frame:
+            code = (frame.get("error") or {}).get("code")
+            if code not in contract.documented_codes(case.method):
+                raise _Violation("undocumented-error", f"error code {code} is not in the contract", case.frame, reply)
+            return
+        try:
+            sent = json.loads(case.frame)
+        except ValueError:
+            raise _Violation("accepted-invalid", "a result for a frame that is not valid JSON", case.frame, reply) from None
+        errs = contract.validate_result(case.method, frame.get("result"))
+        if errs:
+            raise _Violation("invalid-result", "; ".join(map(str, errs[:2])), case.frame, reply)
+        perrs = contract.validate_params(case.method, sent.get("params"))
+        if perrs and not _non_finite(sent.get("params")):
+            raise _Violation("accepted-invalid", f"params break the contract ({perrs[0]}) yet got a result",
+                             case.frame, reply)
+
+
+def _non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isnan(value) or math.isinf(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(v) for v in value)
+    return False
+
+
+# -- the driver --------------------------------------------------------------------------------------
+def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_timeout: float = 5.0,
+         methods: list[str] | None = None, shrink_seconds: float = 30.0, seed: int | None = None,
+         fs_snapshot: Callable[[], dict[str, Any]] | None = None) -> FuzzReport:
+    """Fuzz every method (or ``methods``) within the example and time budget; one failure per method,
+    shrunk to a minimal frame and replayed on a recovered service to confirm it reproduces."""
+    contract = probe.contract
+    names = [n for n in (methods or list(contract.methods)) if n in contract.methods]
+    report = FuzzReport()
+    per_method = max(1, max_examples // max(1, len(names)))
+    budget = seconds / max(1, len(names))
+    runner = _Runner(probe, call_timeout, contract.roles[-1])
+    before = fs_snapshot() if fs_snapshot else None
+    t_all = time.monotonic()
+    try:
+        for name in names:
+            m = contract.method(name)
+            example = m.examples[0]["params"] if m.examples and isinstance(m.examples[0]["params"], dict) else None
+            start = time.monotonic()
+            state: dict[str, Any] = {"last": None, "first": None, "n": 0}
+
+            @settings(max_examples=per_method, database=None, deadline=None,
+                      phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+                      report_multiple_bugs=False, print_blob=False)
+            @given(fuzz_cases(m, example))
+            def run(case: FuzzCase, state=state, start=start) -> None:
+                elapsed = time.monotonic() - start
+                if state["first"] is None and elapsed > budget:
+                    return  # out of time for this method: stop generating
+                if state["first"] is not None and elapsed > budget + shrink_seconds:
+                    return  # out of time for shrinking: keep the smallest failure so far
+                runner.ensure_up()
+                state["n"] += 1
+                try:
+                    runner.send(case)
+                except _Violation as violation:
+                    state["last"] = (case, violation)
+                    if state["first"] is None:
+                        state["first"] = (case, violation)
+                    raise
+
+            if seed is not None:
+                run = hseed(seed)(run)
+            try:
+                run()
+            except _ServiceGone as exc:
+                case, v = state["last"] or state["first"] or (None, None)
+                report.failures.append(FuzzFailure(name, case.mutation if case else "?", "crash",
+                                                   f"{v.detail if v else ''}; {exc}", case.frame if case else "",
+                                                   shrunk=False))
+                break
+            except (_Violation, Flaky, FlakyFailure, BaseExceptionGroup) as exc:
+                case, v = state["last"] or state["first"]
+                shrunk = not isinstance(exc, (Flaky, FlakyFailure, BaseExceptionGroup))
+                if not shrunk:
+                    case, v = state["first"]
+                report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
+                                                   shrunk=shrunk))
+            report.per_method[name] = state["n"]
+            report.examples += state["n"]
+        for failure in report.failures:
+            _reproduce(runner, failure)
+    finally:
+        runner.close()
+    report.seconds = time.monotonic() - t_all
+    report.mutations = dict(runner.mutations)
+    if fs_snapshot is not None and before is not None:
+        after = fs_snapshot()
+        report.writes_outside = sorted(p for p in after if before.get(p) != after[p])
+        if report.writes_outside:
+            report.failures.append(FuzzFailure("*", "*", "wrote-outside",
+                                               f"files changed outside the data folders: {report.writes_outside[:10]}",
+                                               "", shrunk=False))
+    return report
+
+
+def _reproduce(runner: _Runner, failure: FuzzFailure) -> None:
+    """Replay the minimal frame once on a fresh session (the service recovered first)."""
+    try:
+        runner.close()
+        runner.ensure_up()
+        runner.send(FuzzCase(failure.method, failure.mutation, failure.frame))
+    except _Violation as v:
+        failure.reproduced = v.kind == failure.kind
+        failure.reproduce_detail = f"replay: {v.kind}: {v.detail}"
+        return
+    except (_ServiceGone, RpcConnectError) as exc:
+        failure.reproduced = None
+        failure.reproduce_detail = f"replay impossible: {exc}"
+        return
+    failure.reproduced = False
+    failure.reproduce_detail = "replay: the service answered correctly"
+
+
+def replay(probe: Probe, frame: str, method: str, call_timeout: float = 5.0) -> str | None:
+    """Send one recorded reproducer frame; returns the violation kind, or None when the service coped."""
+    runner = _Runner(probe, call_timeout, probe.contract.roles[-1])
+    try:
+        runner.ensure_up()
+        runner.send(FuzzCase(method, "replay", frame))
+        return None
+    except _Violation as v:
+        return v.kind
+    finally:
+        runner.close()
