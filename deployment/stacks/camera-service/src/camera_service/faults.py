@@ -1,0 +1,73 @@
+"""Fault knobs: each one, when set, makes the service misbehave in one real, documented way.
+
+All are off by default. They exist so the harness can prove that every gate criterion is able to FAIL
+(see the stack README for which criterion catches which knob).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+class FaultError(ValueError):
+    """A knob has a value of the wrong type."""
+
+
+def _flag(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise FaultError(f"expected a boolean, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Faults:
+    slow_ms: int = 0                 # every RPC answer is delayed this long
+    health_lies: bool = False        # /health/* answer healthy/ready whatever the components say
+    auth_bypass: bool = False        # get_metrics skips authentication and its admin role check
+    wrong_error_codes: bool = False  # permission errors come back as -32001, unknown methods as -32600
+    drop_field: str = ""             # "method.field" (or "1" = get_camera_list.total) missing from results
+    leak_mb_per_min: float = 0.0     # resident memory grows at this rate and is never freed
+    crash_after: int = 0             # the process dies (exit 70) after this many requests
+    broken_release: bool = False     # the service refuses to start (set in a release's config)
+    slow_rollback: int = 0           # rollback.sh sleeps this many seconds (read by the script)
+    session_leak: bool = False       # one connection's authentication is shared with every connection
+    accept_alg_none: bool = False    # unsigned JWTs (alg "none") are accepted
+    weak_secret: bool = False        # JWTs signed with the well-known secret "changeme" are accepted
+    bind_all: bool = False           # listen on 0.0.0.0 whatever address is configured
+    no_rate_limit: bool = False      # the per-connection rate limit is off
+    file_traversal: bool = False     # file routes do not confine names to their directory
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> Faults:
+        """Knobs from the config's `faults` section; unknown names are an error, not ignored."""
+        section = dict(section or {})
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(section) - set(known))
+        if unknown:
+            raise FaultError(f"faults: unknown knob(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        values = {}
+        for name, raw in section.items():
+            kind = known[name].type
+            try:
+                if kind == "bool":
+                    values[name] = _flag(raw)
+                elif kind == "int":
+                    values[name] = int(raw or 0)
+                elif kind == "float":
+                    values[name] = float(raw or 0)
+                else:
+                    values[name] = "" if raw in (None, False, "0") else str(raw)
+            except (TypeError, ValueError) as exc:
+                raise FaultError(f"faults.{name}: {exc}") from exc
+        if values.get("drop_field") in ("1", "true", "True"):
+            values["drop_field"] = "get_camera_list.total"
+        return cls(**values)
+
+    def active(self) -> dict:
+        """The knobs that are set, for the log line at start."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
