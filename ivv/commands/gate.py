@@ -1,0 +1,105 @@
+"""`ivv gate`: run the suites against a target with the given gates, print the decision and the report.
+
+A thin wrapper around pytest in a subprocess (a fresh interpreter per run, so plugin state and imported
+suites never leak between runs). Exit status: 0 PROCEED / PROCEED WITH CONDITIONS, 1 HOLD, 2 the
+harness could not run (bad gate, waiver or option; pytest usage error; no verdicts written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ivv.bundle import VERDICTS, new_run_id
+from ivv.errors import ConfigError, PrerequisiteError
+from ivv.gates import SHIPPED, GateSet
+from ivv.verdicts import exit_code
+from ivv.waivers import load_waivers
+
+SUITES_DIR = Path("suites")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("gate", help="run the suites and decide the gates",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("--gate", action="append", default=[], metavar="GATE",
+                        help=f"gate file or name (repeatable; default: {', '.join(SHIPPED)})")
+    parser.add_argument("--waivers", action="append", default=[], metavar="FILE", help="waiver file (repeatable)")
+    parser.add_argument("--suites", default=None, metavar="NAMES",
+                        help="comma-separated subset of suites/ (default: every suite)")
+    parser.add_argument("--inventory", default=None, metavar="FILE", help="inventory YAML")
+    parser.add_argument("--target", action="append", default=[], metavar="NAME", help="inventory target (repeatable)")
+    parser.add_argument("--profile", default=None, metavar="FILE", help="stack profile YAML")
+    parser.add_argument("--reports", default="reports", metavar="DIR", help="where the bundle goes")
+    parser.add_argument("--run-id", default=None, help="bundle name (default: UTC time + random suffix)")
+    parser.add_argument("--templates", default=None, metavar="DIR", help="your own report templates")
+    parser.add_argument("--secret", action="append", default=[], metavar="VALUE", help="value to redact (repeatable)")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after `--`: extra pytest arguments")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def suite_paths(selection: str | None, root: Path = SUITES_DIR) -> list[str]:
+    """The suite folders to run; an unknown suite name is a configuration error."""
+    if not root.is_dir():
+        raise PrerequisiteError(f"{root}: no suites folder here; run `ivv gate` from the project root")
+    available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    if not selection:
+        return [str(root / name) for name in available]
+    chosen = [name.strip() for name in selection.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in available]
+    if unknown:
+        raise ConfigError(f"--suites: unknown suite(s) {', '.join(unknown)}; expected some of {', '.join(available)}")
+    return [str(root / name) for name in chosen]
+
+
+def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
+    """The pytest command line for this gate run (extended by other options as the harness grows)."""
+    out = suite_paths(args.suites)
+    for gate in args.gate or SHIPPED:
+        out += ["--ivv-gate", gate]
+    for waiver in args.waivers:
+        out += ["--ivv-waivers", waiver]
+    out += ["--ivv-reports", args.reports, "--ivv-run-id", run_id]
+    if args.templates:
+        out += ["--ivv-templates", args.templates]
+    if args.inventory:
+        out += ["--ivv-inventory", args.inventory]
+    for target in args.target:
+        out += ["--ivv-target", target]
+    if args.profile:
+        out += ["--ivv-profile", args.profile]
+    for secret in args.secret:
+        out += ["--ivv-secret", secret]
+    extra = list(args.pytest_args or [])
+    return out + (extra[1:] if extra[:1] == ["--"] else extra)
+
+
+def validate_inputs(args: argparse.Namespace) -> GateSet:
+    """Load gates and waivers before starting pytest, so a bad file exits 2 with a clear message."""
+    gates = GateSet.load(args.gate or SHIPPED)
+    known = {c.id for c in gates.criteria}
+    for waiver_file in args.waivers:
+        load_waivers(waiver_file, known)
+    return gates
+
+
+def run(args: argparse.Namespace) -> int:
+    validate_inputs(args)
+    run_id = args.run_id or new_run_id()
+    command = [sys.executable, "-m", "pytest", *pytest_args(args, run_id)]
+    completed = subprocess.run(command, check=False)
+    bundle = Path(args.reports) / run_id
+    verdicts_file = bundle / VERDICTS
+    if completed.returncode in (3, 4) or not verdicts_file.exists():
+        print(f"ivv: the harness could not run (pytest exit status {completed.returncode}); "
+              f"no verdicts in {bundle}", file=sys.stderr)
+        return 2
+    verdicts = json.loads(verdicts_file.read_text(encoding="utf-8"))
+    print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
+    print(f"report: {bundle / 'gate-review.html'}")
+    print(f"report: {bundle / 'gate-review.md'}")
+    return exit_code(verdicts["decision"])

@@ -1,0 +1,30 @@
+"""`ivv report BUNDLE`: render verdicts.json, gate-review.md and gate-review.html again from a bundle alone.
+
+Works on a bundle whose run was killed: everything in evidence.jsonl is rendered, and the report says the
+run did not finish. Exit status 0 when rendered (with --check: 0 PROCEED/WITH CONDITIONS, 1 HOLD).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ivv.report import render_bundle
+from ivv.verdicts import exit_code
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("report", help="render the gate-review report from a bundle",
+                                   description=__doc__.splitlines()[0])
+    parser.add_argument("bundle", help="a run bundle folder, e.g. reports/latest")
+    parser.add_argument("--templates", default=None, metavar="DIR", help="your own report templates")
+    parser.add_argument("--check", action="store_true", help="exit 1 when the decision is HOLD")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    verdicts, paths = render_bundle(args.bundle, templates=args.templates)
+    print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
+    for kind, path in sorted(paths.items()):
+        print(f"{kind}: {path}")
+    return exit_code(verdicts["decision"]) if args.check else 0
