@@ -36,6 +36,7 @@ class QemuTarget(Target):
     boot_timeout: float = 300.0
     ttl: float = 3 * 3600.0            # lease: QEMU is ended after this many seconds whatever happens
     quiet: bool = False
+    owned: bool = True                 # False for `ivv device up`: the VM outlives this process (TTL still holds)
 
     capabilities = frozenset({"shell", "files", "power", "reset", "link"})
 
@@ -72,11 +73,11 @@ class QemuTarget(Target):
     def _boot_new(self, accel: str) -> float:
         assert self.image is not None
         self.machine = Machine(self.name, self.image, memory_mb=self.memory_mb, cpus=self.cpus, accel=accel,
-                               ttl=self.ttl, owner_pid=os.getpid())
+                               ttl=self.ttl, owner_pid=os.getpid() if self.owned else None)
         self.ssh = SshTarget(name=self.name, environment=self.environment, tags=self.tags, host="127.0.0.1",
                              port=0, user=self.image.user, key=str(self.image.ssh_key), connect_timeout=5,
                              host_key_checking="off")
-        if not self._atexit_registered:
+        if self.owned and not self._atexit_registered:
             atexit.register(self.close)
             self._atexit_registered = True
         return self._power_on("boot")
