@@ -8,6 +8,7 @@ an :class:`Exchange` (timed, redacted when rendered) that a test can store as an
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import ssl
@@ -32,6 +33,8 @@ INTERNAL_ERROR = -32603
 STANDARD_CODES = frozenset({PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR})
 
 _NO_ID = object()
+# websockets >= 16 wants `legacy=True` for a plain (non context manager) connection.
+_LEGACY = {"legacy": True} if "legacy" in inspect.signature(connect).parameters else {}
 
 
 class RpcError(IvvError):
@@ -171,7 +174,7 @@ class RpcClient:
         try:
             self._ws = connect(self.url, ssl=ctx, open_timeout=self.connect_timeout, proxy=None,
                                compression=None, max_size=self.max_size, ping_interval=None,
-                               close_timeout=1, user_agent_header="ivv")
+                               close_timeout=1, user_agent_header="ivv", **_LEGACY)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError) as exc:
             raise RpcConnectError(f"cannot open {self.url}: {type(exc).__name__}: {exc}") from exc
         if ctx is not None:
