@@ -10,6 +10,7 @@ from psutil for a process on this machine.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
 
@@ -131,39 +132,60 @@ def parse_ss(text: str) -> list[Listener]:
     return out
 
 
-def parse_ps_tree(text: str) -> dict[int, int]:
-    """pid -> ppid from `ps -e -o pid=,ppid=`."""
-    tree = {}
+def parse_ps(text: str) -> tuple[dict[int, int], dict[int, str]]:
+    """(pid -> ppid, pid -> user) from `ps -e -o pid=,ppid=,user=`."""
+    tree, users = {}, {}
     for line in text.split("\n"):
         parts = line.split()
-        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
             tree[int(parts[0])] = int(parts[1])
-    return tree
+            if len(parts) >= 3:
+                users[int(parts[0])] = parts[2]
+    return tree, users
 
 
-def remote_listeners(target, ports: list[int]) -> tuple[list[Listener], str]:
-    """The service's listening sockets on a target with a shell, and the raw `ss` output."""
+def remote_listeners(target, ports: list[int]) -> tuple[list[Listener], dict[int, str], str]:
+    """The service's listening sockets and process users on a target with a shell, and raw `ss` output."""
     ss = target.run("sudo -n ss -ltnpH 2>/dev/null || ss -ltnpH", timeout=20)
-    ps = target.run("ps -e -o pid=,ppid=", timeout=20)
+    ps = target.run("ps -e -o pid=,ppid=,user=", timeout=20)
     every = parse_ss(ss.stdout)
-    tree = parse_ps_tree(ps.stdout)
+    tree, users = parse_ps(ps.stdout)
     pids = {s.pid for s in every if s.port in ports and s.pid}
     grew = True
     while grew:
         more = {pid for pid, ppid in tree.items() if ppid in pids} - pids
         pids |= more
         grew = bool(more)
-    return [s for s in every if s.pid in pids], ss.stdout
+    return [s for s in every if s.pid in pids], {p: u for p, u in users.items() if p in pids}, ss.stdout
+
+
+def local_users(pids: set[int]) -> dict[int, str]:
+    users = {}
+    for pid in pids:
+        try:
+            users[pid] = psutil.Process(pid).username()
+        except psutil.Error:
+            continue
+    return users
 
 
 def exposure_probe(listeners: list[Listener], configured: dict[int, str], source: str,
-                   raw: str = "") -> Finding | Undecided:
+                   raw: str = "", users: dict[int, str] | None = None,
+                   allowed_users: list[str] | None = None) -> Finding | Undecided:
     name = "every listening port bound as configured"
     if not configured:
         return Undecided(LEAST_EXPOSURE, name, "the profile gives no bind address for any port")
     if not listeners:
         return Undecided(LEAST_EXPOSURE, name, f"no listening socket of the service found ({source})")
     passed, problems, lines = judge(listeners, configured)
+    if allowed_users and users:
+        wrong = sorted({f"pid {pid} runs as {user}" for pid, user in users.items() if user not in allowed_users})
+        lines += [f"process users: {json.dumps(users, sort_keys=True)}; allowed: {allowed_users}"]
+        problems += wrong
+        passed = passed and not wrong
+    elif users:
+        lines.append(f"process users (not judged: the profile names no service user): "
+                     f"{sorted(set(users.values()))}")
     return Finding(LEAST_EXPOSURE, name, passed,
                    expected="; ".join(f"port {p} on {a}" for p, a in sorted(configured.items())),
                    observed="; ".join(problems) if problems else f"{len(listeners)} socket(s), all as configured",

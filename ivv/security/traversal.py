@@ -86,3 +86,24 @@ def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_he
                    f"{len(routes) * len(variants())} traversal requests all refused"
                    + ("" if control else " (no control file was available)"),
                    exchange="\n".join(lines) + "\n", details={"served": served})
+
+
+def control_file(surface, transcript, kind: str = "snapshots") -> str | None:
+    """A file the service itself lists under `kind` (one snapshot is taken when none exists), or None."""
+    lister, maker = f"list_{kind}", "take_snapshot"
+    if lister not in surface.contract.methods:
+        return None
+    role = surface.roles[-1]
+    token = surface.token(role)
+    transcript.describe(token, f"<valid {role} credential>")
+    with surface.connect("setup", transcript) as conn:
+        conn.call(surface.auth_method, {surface.auth_param: token})
+        files = (conn.call(lister).message or {}).get("result") or {}
+        names = [f.get("filename") for f in files.get("files", []) if isinstance(f, dict)]
+        if not names and kind == "snapshots" and maker in surface.contract.methods:
+            cameras = (conn.call("get_camera_list").message or {}).get("result") or {}
+            devices = [c.get("device") for c in cameras.get("cameras", []) if isinstance(c, dict)]
+            if devices:
+                made = (conn.call(maker, {"device": devices[0]}).message or {}).get("result") or {}
+                names = [made.get("filename")] if made.get("filename") else []
+    return names[0] if names else None
