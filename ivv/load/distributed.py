@@ -66,9 +66,8 @@ def run_master(spec: LoadSpec, token: str | None, out_dir: Path, workers: int) -
             gevent.sleep(0.05)
         ended = time.time()
         runner.quit()
-        result = finish(env, spec, recorder, started, ended, out_dir, writer, workers=workers)
-        result["workers_flushed"] = len(flushed)
-        return result
+        return finish(env, spec, recorder, started, ended, out_dir, writer, workers=workers,
+                      extra={"workers_flushed": len(flushed)})
     finally:
         for p in procs:
             try:

@@ -63,7 +63,7 @@ def start_csv(env: Environment, out_dir: Path) -> tuple[StatsCSVFileWriter, list
     return writer, greenlets
 
 
-def finish(env, spec, recorder, started, ended, out_dir: Path, writer, workers: int) -> dict:
+def finish(env, spec, recorder, started, ended, out_dir: Path, writer, workers: int, extra: dict | None = None) -> dict:
     """Stop the CSV writer, write the final Locust CSVs + HTML, our figures, every call and the plot."""
     csv_writer, greenlets = writer
     gevent.killall(greenlets)
@@ -89,6 +89,7 @@ def finish(env, spec, recorder, started, ended, out_dir: Path, writer, workers: 
         "locust": {"requests": total.num_requests, "failures": total.num_failures,
                    "avg_ms": total.avg_response_time, "p95_ms": total.get_response_time_percentile(0.95),
                    "max_ms": total.max_response_time},
+        **(extra or {}),
     }
     (out_dir / "result.json").write_text(json.dumps(result, indent=1, sort_keys=True))
     plots.latency_plot(series, out_dir / "latency.svg", title=f"{spec.model} model, {spec.users} users")

@@ -15,11 +15,11 @@ from ivv.errors import ConfigError
 
 TOKEN_ENV = "IVV_LOAD_TOKEN"
 
-DEFAULT_TASK_MIX: dict[str, Any] = {
-    "ping": 5,
-    "get_camera_list": 3,
-    "get_camera_status": {"weight": 2, "params": {"device": "/dev/video0"}},
-}
+DEFAULT_TASK_MIX: dict[str, Any] = {"ping": 5, "get_camera_list": 3, "get_camera_status": 2}
+
+# Params for mix entries that give none (methods with required params); the suite may pass the
+# profile's camera device instead.
+DEFAULT_PARAMS: dict[str, dict] = {"get_camera_status": {"device": "/dev/video0"}}
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,9 @@ def _number(settings: dict, key: str, source: str, default, *, zero_ok=False, in
     return int(value) if integer else float(value)
 
 
-def parse_task_mix(mix: Any, source: str = "load settings") -> tuple[Task, ...]:
+def parse_task_mix(mix: Any, source: str = "load settings", default_params: dict | None = None) -> tuple[Task, ...]:
     """`{method: weight}` or `{method: {weight, params}}` -> tasks; weights must be positive."""
+    default_params = DEFAULT_PARAMS if default_params is None else default_params
     if mix is None:
         mix = DEFAULT_TASK_MIX
     if not isinstance(mix, dict) or not mix:
@@ -106,11 +107,14 @@ def parse_task_mix(mix: Any, source: str = "load settings") -> tuple[Task, ...]:
             weight = entry
         if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
             raise ConfigError(f"{source}: load.task_mix.{method}: weight must be a positive number, got {weight!r}")
+        if params is None:
+            params = default_params.get(str(method))
         tasks.append(Task(str(method), float(weight), params))
     return tuple(tasks)
 
 
-def spec_from_settings(url: str, settings: dict | None, source: str = "load settings", **overrides) -> LoadSpec:
+def spec_from_settings(url: str, settings: dict | None, source: str = "load settings",
+                       default_params: dict | None = None, **overrides) -> LoadSpec:
     """Build a spec from a gate's `load:` mapping (keys as in docs/internals.md), overrides win."""
     settings = dict(settings or {})
     settings.update({k: v for k, v in overrides.items() if v is not None})
@@ -127,7 +131,7 @@ def spec_from_settings(url: str, settings: dict | None, source: str = "load sett
         spawn_rate=_number(settings, "spawn_rate", source, 10.0),
         duration_s=_number(settings, "duration_s", source, 30.0),
         arrival_rate_per_s=_number(settings, "arrival_rate_per_s", source, None, allow_none=True),
-        tasks=parse_task_mix(settings.get("task_mix"), source),
+        tasks=parse_task_mix(settings.get("task_mix"), source, default_params),
         think_time_s=_number(settings, "think_time_s", source, 0.0, zero_ok=True),
         timeout_s=_number(settings, "timeout_s", source, 5.0),
         max_requests=_number(settings, "max_requests", source, 200_000, integer=True),

@@ -1,0 +1,108 @@
+"""Pure parts of ivv.load: load settings validation, HDR figures, stability, memory slope, /proc sampling."""
+
+import os
+import random
+
+import pytest
+
+from ivv.errors import ConfigError
+from ivv.load.resources import ProcessSelector, ResourceSampler, memory_fit, parse_sample
+from ivv.load.spec import LoadSpec, spec_from_settings
+from ivv.load.stats import latency_summary, stability, summarize, time_series
+from ivv.targets.local import LocalTarget
+
+URL = "ws://127.0.0.1:1/ws"
+
+
+def test_settings_build_an_open_model_spec_with_default_params():
+    spec = spec_from_settings(URL, {"users": 4, "spawn_rate": 2, "duration_s": 3, "arrival_rate_per_s": 20,
+                                    "task_mix": {"ping": 4, "get_camera_status": 2}})
+    assert spec.open_model and spec.users == 4 and spec.arrival_rate_per_s == 20.0
+    assert {t.method: t.params for t in spec.tasks} == {"ping": None, "get_camera_status": {"device": "/dev/video0"}}
+    assert LoadSpec.from_dict(__import__("json").loads(spec.to_json())) == spec
+
+
+@pytest.mark.parametrize("settings, field", [
+    ({"users": 0}, "load.users"),
+    ({"users": 2.5}, "load.users"),
+    ({"duration_s": "10"}, "load.duration_s"),
+    ({"arrival_rate_per_s": -1}, "load.arrival_rate_per_s"),
+    ({"task_mix": {"ping": 0}}, "load.task_mix.ping"),
+    ({"task_mix": {"ping": {"weight": 1, "parms": {}}}}, "load.task_mix.ping"),
+    ({"task_mix": []}, "load.task_mix"),
+    ({"userz": 3}, "userz"),
+])
+def test_bad_settings_name_the_field(settings, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")) as err:
+        spec_from_settings(URL, settings, source="gates/pr.yaml")
+    assert "gates/pr.yaml" in str(err.value)
+
+
+def test_bad_url_is_rejected():
+    with pytest.raises(ConfigError, match="ws://"):
+        spec_from_settings("http://127.0.0.1:8002/ws", {})
+
+
+def test_hdr_percentiles_match_exact_percentiles_within_resolution():
+    rng = random.Random(7)
+    values = [rng.lognormvariate(1.0, 0.8) for _ in range(20000)]
+    summary = latency_summary(values)
+    ordered = sorted(values)
+    for p in (50, 95, 99):
+        exact = ordered[int(p / 100 * len(ordered)) - 1]
+        assert summary[f"p{p}_ms"] == pytest.approx(exact, rel=0.01, abs=0.002)
+    assert summary["avg_ms"] == pytest.approx(sum(values) / len(values), rel=0.001)
+    assert summary["max_ms"] == pytest.approx(max(values), rel=0.001)
+
+
+def test_summary_counts_errors_unsent_calls_and_throughput():
+    calls = [(100.0 + i * 0.1, 2.0, "ping", True, True, 0.0, None) for i in range(90)]
+    calls += [(105.0, 5000.0, "ping", False, True, 0.0, "RpcTimeout: ping: no reply")] * 5
+    calls += [(106.0, 0.0, "ping", False, False, 0.0, "NotConnected: ping: not connected")] * 5
+    out = summarize(calls, [], {"opened": 10, "dropped": 3}, 100.0, 110.0)
+    assert out["requests"] == 100 and out["failed"] == 10 and out["not_sent"] == 5
+    assert out["error_rate"] == pytest.approx(0.10)
+    assert out["throughput_rps"] == pytest.approx(9.0)
+    assert out["latency"]["count"] == 95  # unsent calls have no latency
+    assert out["errors"] == {"RpcTimeout": 5, "NotConnected": 5}
+    assert out["connections"]["ratio"] == pytest.approx(0.7)
+
+
+def test_stability_without_connections_is_zero_not_perfect():
+    assert stability({})["ratio"] == 0.0
+
+
+def test_time_series_buckets_per_second():
+    calls = [(10.2, 1.0, "ping", True, True, 0, None), (10.7, 3.0, "ping", True, True, 0, None),
+             (12.5, 900.0, "ping", False, True, 0, "RpcTimeout")]
+    series = time_series(calls, started=10.0)
+    assert series["t_s"] == [0.0, 1.0, 2.0]
+    assert series["requests"] == [2, 0, 1] and series["errors"] == [0, 0, 1]
+    assert series["max_ms"][0] == 3.0 and series["p99_ms"][1] is None
+
+
+def test_memory_fit_finds_the_slope_after_warmup():
+    samples = [{"t_s": float(t), "pid": 1, "rss_mb": 50.0 + (20.0 if t < 3 else 0) + 0.5 * t} for t in range(30)]
+    fit = memory_fit(samples, warmup_s=3)
+    assert fit["slope_mb_per_min"] == pytest.approx(30.0)
+    assert fit["peak_mb"] == pytest.approx(71.0)  # the peak includes the warm-up
+    flat = memory_fit([{"t_s": float(t), "pid": 1, "rss_mb": 40.0} for t in range(10)], warmup_s=0)
+    assert flat["slope_mb_per_min"] == pytest.approx(0.0) and flat["steady_mb"] == pytest.approx(40.0)
+
+
+def test_selector_needs_exactly_one_way():
+    with pytest.raises(ConfigError, match="exactly one"):
+        ProcessSelector(unit="camera-service", pid=3)
+
+
+def test_sampler_reads_this_process_through_the_local_target():
+    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pid=os.getpid()), interval_s=0.05)
+    first, second = sampler.sample_once(), sampler.sample_once()
+    assert first["pid"] == os.getpid() and first["rss_mb"] > 5 and first["fds"] >= 3
+    assert second["cpu_pct"] is not None and second["cpu_pct"] >= 0
+    assert parse_sample("NOPID\n") is None
+
+
+def test_sampler_reports_a_missing_process():
+    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pidfile="/nonexistent/ivv.pid"))
+    assert sampler.sample_once() is None and sampler.missing == 1
