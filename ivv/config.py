@@ -122,6 +122,9 @@ def validate(data: Any, schema_name: str, path: str | Path, lines: dict[tuple, i
     problems = []
     for err in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         parts = tuple(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
+            parts = parts + (extra[0],) if extra else parts
         line = _line_of(lines, parts)
         location = f"{path}:{line}" if line else str(path)
         problems.append(f"{location}: {field_path(parts)}: {_describe(err)}")

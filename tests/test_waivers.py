@@ -1,0 +1,36 @@
+"""Waiver files: validation errors, and expiry matching (a waiver is valid through its expiry date)."""
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ivv.errors import WaiverError
+from ivv.waivers import Waiver, find, load_waivers
+
+ROOT = Path(__file__).resolve().parent.parent
+BROKEN = ROOT / "tests" / "demo" / "broken"
+
+
+def test_example_waiver_file_loads():
+    waivers = load_waivers(ROOT / "deployment" / "waivers" / "example.yaml")
+    assert waivers[0].criterion == "security.transport_tls"
+    assert isinstance(waivers[0].expires, date)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("waivers-missing-expiry.yaml", r"waivers-missing-expiry.yaml:2: waivers\[0\]: 'expires' is missing"),
+    ("waivers-bad-date.yaml", r"waivers-bad-date.yaml:5: waivers\[0\].expires: '2026-02-30' is not a calendar date"),
+    ("waivers-date-format.yaml", r"waivers-date-format.yaml:5: waivers\[0\].expires: \"31/12/2026\" is not valid; expected a date YYYY-MM-DD"),
+    ("waivers-unknown-criterion.yaml", r"waivers-unknown-criterion.yaml:2: waivers\[0\].criterion: 'perf.p99_ms' is in no loaded gate"),
+])
+def test_broken_waiver_files(name, expected):
+    with pytest.raises(WaiverError, match=expected):
+        load_waivers(BROKEN / name, known_criteria={"perf.p95_ms"})
+
+
+def test_expiry_is_inclusive_and_expired_waivers_are_reported():
+    waiver = Waiver("perf.p95_ms", "encoder slow path", "media", date(2026, 6, 30))
+    assert find([waiver], "perf.p95_ms", date(2026, 6, 30)) == (waiver, [])
+    assert find([waiver], "perf.p95_ms", date(2026, 7, 1)) == (None, [waiver])
+    assert find([waiver], "perf.avg_response_ms", date(2026, 1, 1)) == (None, [])
