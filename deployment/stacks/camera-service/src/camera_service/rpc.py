@@ -97,7 +97,7 @@ async def handle_text(text: str | bytes, dispatch: Dispatch) -> str | None:
     """Answer one WebSocket message: a single request or a batch. None when nothing is to be sent."""
     try:
         message = json.loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # too deeply nested JSON is a parse error too
         return json.dumps(_error(None, RpcError(PARSE_ERROR)))
     if isinstance(message, list):
         if not message:
