@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ class Param:
     required: bool = False
     choices: tuple | None = None
     minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +56,12 @@ def validate(params: dict, spec: dict[str, Param]) -> dict:
         if p.choices is not None and value not in p.choices:
             raise rpc.RpcError(rpc.INVALID_PARAMS,
                                data={"reason": f"{name} must be one of {', '.join(map(str, p.choices))}"})
+        if isinstance(value, float) and not math.isfinite(value):
+            raise rpc.RpcError(rpc.INVALID_PARAMS, data={"reason": f"{name} must be a finite number"})
         if p.minimum is not None and value < p.minimum:
             raise rpc.RpcError(rpc.INVALID_PARAMS, data={"reason": f"{name} must be >= {p.minimum}"})
+        if p.maximum is not None and value > p.maximum:
+            raise rpc.RpcError(rpc.INVALID_PARAMS, data={"reason": f"{name} must be <= {p.maximum}"})
     return params
 
 
@@ -237,7 +243,7 @@ async def get_streams(svc, session, params):
 
 
 DEVICE = {"device": Param((str,), required=True)}
-PAGE = {"limit": Param((int,), minimum=1), "offset": Param((int,), minimum=0)}
+PAGE = {"limit": Param((int,), minimum=1, maximum=1000), "offset": Param((int,), minimum=0)}
 FILENAME = {"filename": Param((str,), required=True)}
 
 METHODS: dict[str, Method] = {
@@ -246,7 +252,7 @@ METHODS: dict[str, Method] = {
     "get_camera_list": Method("viewer", {}, get_camera_list),
     "get_camera_status": Method("viewer", DEVICE, get_camera_status),
     "take_snapshot": Method("operator", DEVICE | {"filename": Param((str,))}, take_snapshot),
-    "start_recording": Method("operator", DEVICE | {"duration": Param(NUMBER, minimum=1),
+    "start_recording": Method("operator", DEVICE | {"duration": Param(NUMBER, minimum=1, maximum=3600),
                                                    "format": Param((str,), choices=("mp4", "mkv"))},
                               start_recording),
     "stop_recording": Method("operator", DEVICE, stop_recording),
