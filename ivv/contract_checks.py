@@ -85,6 +85,7 @@ class Observed:
     extra: set[str] = field(default_factory=set)
     notifications: dict[str, set[str]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # param name -> a value the service returned
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # param name -> {method: value}
 
     def note(self, method: str, frame: Any) -> None:
         if not isinstance(frame, dict):
@@ -97,21 +98,30 @@ class Observed:
             res = frame["result"]
             if isinstance(res, dict):
                 self.fields.setdefault(method, set()).update(res)
-            self._harvest(res)
+            self._harvest(method, res)
 
-    def _harvest(self, value: Any, depth: int = 0) -> None:
-        """Keep string values by key (filename, device...) so later calls can use real ones."""
+    def _harvest(self, method: str, value: Any, depth: int = 0) -> None:
+        """Keep values by key (filename, device...) and by the method that returned them, so later
+        calls can use real ones (a recording's filename for get_recording_info)."""
         if depth > 4:
             return
         if isinstance(value, dict):
             for k, v in value.items():
                 if isinstance(v, str | int) and not isinstance(v, bool):
                     self.values.setdefault(k, v)
+                    self.sources.setdefault(k, {})[method] = v
                 else:
-                    self._harvest(v, depth + 1)
+                    self._harvest(method, v, depth + 1)
         elif isinstance(value, list):
             for v in value[:3]:
-                self._harvest(v, depth + 1)
+                self._harvest(method, v, depth + 1)
+
+    def value_for(self, name: str, method: str) -> list[Any]:
+        """Candidate values for param ``name`` of ``method``, best first (same words in the method names)."""
+        words = set(method.split("_"))
+        by_source = self.sources.get(name, {})
+        ranked = sorted(by_source.items(), key=lambda kv: -len(words & set(kv[0].split("_"))))
+        return [v for _, v in ranked]
 
 
 # -- probe: connections, roles, recovery --------------------------------------------------------------
@@ -230,12 +240,27 @@ def valid_params(method: Method, observed: Observed | None = None) -> dict:
     base = dict(method.examples[0]["params"]) if method.examples and isinstance(
         method.examples[0]["params"], dict) else minimal_instance(method.params_schema) or {}
     if observed is not None:
-        for name, value in observed.values.items():
-            if name in method.params_schema.get("properties", {}) and name in base:
+        for name in list(base):
+            for value in observed.value_for(name, method.name):
                 candidate = {**base, name: value}
                 if not _schema_errors(method.params_schema, candidate):
                     base = candidate
+                    break
     return base
+
+
+def harvested_params(method: Method, observed: Observed, limit: int = 3) -> list[dict]:
+    """Up to ``limit`` param sets using different values the service returned (e.g. several filenames)."""
+    base = valid_params(method, observed)
+    out = [base]
+    for name in list(base):
+        for value in observed.value_for(name, method.name):
+            candidate = {**base, name: value}
+            if candidate not in out and not _schema_errors(method.params_schema, candidate):
+                out.append(candidate)
+            if len(out) >= limit:
+                return out
+    return out
 
 
 def _schema_errors(schema: dict, value: Any) -> bool:
@@ -532,7 +557,9 @@ def _order(contract: Contract) -> list[Method]:
     """Producers before consumers: creating calls first, deleting calls last."""
     def rank(m: Method) -> int:
         n = m.name
-        return 2 if n.startswith(("delete_", "cleanup_", "stop_")) else (0 if n.startswith(("take_", "start_", "get_camera")) else 1)
+        if n.startswith(("take_", "start_", "get_camera")):
+            return 0
+        return 1 if n.startswith("stop_") else (3 if n.startswith(("delete_", "cleanup_")) else 2)
     return sorted((m for m in contract.methods.values()), key=rank)
 
 
@@ -540,10 +567,6 @@ def conformance(probe: Probe, *, generated: int = 5, extra_names: tuple[str, ...
                 seed: int = 0) -> ConformanceResult:
     """Call every method with its examples and hypothesis-generated valid params by its least role;
     every result must validate against the contract's result schema."""
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import seed as hseed
-    from hypothesis_jsonschema import from_schema
-
     contract = probe.contract
     rows: list[Row] = []
     violations: list[dict] = []
@@ -591,16 +614,10 @@ def conformance(probe: Probe, *, generated: int = 5, extra_names: tuple[str, ...
 
             for ex in m.examples:
                 check(ex["params"], f"example {ex['name']!r}")
-            check(valid_params(m, probe.observed), "from schema with values the service returned")
+            for params in harvested_params(m, probe.observed):
+                check(params, "from schema with values the service returned")
             if generated > 0:
-                @settings(max_examples=generated, database=None, deadline=None, phases=[Phase.generate],
-                          suppress_health_check=list(HealthCheck), derandomize=False)
-                @hseed(seed)
-                @given(from_schema(m.params_schema))
-                def generated_calls(params, check=check):
-                    check(params, "hypothesis")
-
-                generated_calls()
+                _generated(m, check, generated, seed)()
             succeeded = [e for e in seen if e.get("outcome", "").startswith("result")]
             bad = [e for e in seen if not e.get("ok") and (e.get("code") is None or e.get("outcome", "").endswith("(undocumented)")
                                                           or e.get("code") == METHOD_NOT_FOUND)]
@@ -620,6 +637,40 @@ def conformance(probe: Probe, *, generated: int = 5, extra_names: tuple[str, ...
     probe.observed.absent.update(missing)
     probe.observed.extra.update(extra)
     return ConformanceResult(rows, violations, missing, extra, calls)
+
+
+def schema_strategy(schema: Any):
+    """Hypothesis strategy for values valid against ``schema``.
+
+    Objects are composed here (fixed required keys, optional others) and leaves come from
+    hypothesis-jsonschema: its own object strategy relies on hypothesis internals that newer
+    hypothesis releases changed (``many.more``), and params objects are simple enough to build directly.
+    """
+    from hypothesis import strategies as st
+    from hypothesis_jsonschema import from_schema
+
+    if isinstance(schema, dict) and (schema.get("type") == "object" or "properties" in schema) \
+            and not any(k in schema for k in ("oneOf", "anyOf", "allOf", "patternProperties", "if")):
+        props = schema.get("properties", {})
+        required = [k for k in schema.get("required", []) if k in props]
+        optional = {k: schema_strategy(v) for k, v in props.items() if k not in required}
+        return st.fixed_dictionaries({k: schema_strategy(props[k]) for k in required}, optional=optional)
+    return from_schema(schema if schema not in ({}, True) else {"type": ["string", "integer", "boolean", "null"]})
+
+
+def _generated(m: Method, check: Callable, n: int, seed: int) -> Callable[[], None]:
+    """A hypothesis run calling ``check`` with ``n`` params generated from the method's params schema."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+
+    @settings(max_examples=n, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @hseed(seed)
+    @given(schema_strategy(m.params_schema))
+    def generated_calls(params):
+        check(params, "hypothesis")
+
+    return generated_calls
 
 
 def _probe_extra(probe: Probe, cli: RpcClient, names: tuple[str, ...]) -> list[str]:

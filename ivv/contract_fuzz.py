@@ -21,11 +21,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hseed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, FlakyFailure
-from hypothesis_jsonschema import from_schema
 
 from ivv.auth import redact_text
 from ivv.contract import Method
-from ivv.contract_checks import ACCEPTABLE_CLOSE_CODES, LEAK_PATTERNS, Probe
+from ivv.contract_checks import ACCEPTABLE_CLOSE_CODES, LEAK_PATTERNS, Probe, schema_strategy
 from ivv.rpc import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
 
 MUTATIONS = ("valid", "wrong_type", "missing_required", "huge_string", "unicode", "path_traversal",
@@ -108,7 +107,7 @@ def _json_values() -> st.SearchStrategy:
 @st.composite
 def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
     """One mutated request frame for ``method``."""
-    base_strategy = from_schema(method.params_schema)
+    base_strategy = schema_strategy(method.params_schema)
     if example:
         base_strategy = st.one_of(st.just(example), base_strategy)
     params: Any = dict(draw(base_strategy))
@@ -242,7 +241,8 @@ class _Runner:
         errs = contract.validate_result(case.method, frame.get("result"))
         if errs:
             raise _Violation("invalid-result", "; ".join(map(str, errs[:2])), case.frame, reply)
-        perrs = contract.validate_params(case.method, sent.get("params"))
+        params = sent.get("params")
+        perrs = contract.validate_params(case.method, {} if params == [] else params)  # [] = no positional params
         if perrs and not _non_finite(sent.get("params")):
             raise _Violation("accepted-invalid", f"params break the contract ({perrs[0]}) yet got a result",
                              case.frame, reply)
@@ -256,6 +256,33 @@ def _non_finite(value: Any) -> bool:
     if isinstance(value, list):
         return any(_non_finite(v) for v in value)
     return False
+
+
+def _method_run(m: Method, example, per_method: int, budget: float, shrink_seconds: float, runner: _Runner,
+                state: dict, start: float):
+    """The hypothesis test for one method: send each case, raise on a violation, respect the time budget."""
+
+    @settings(max_examples=per_method, database=None, deadline=None,
+              phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
+              report_multiple_bugs=False, print_blob=False)
+    @given(fuzz_cases(m, example))
+    def run(case: FuzzCase) -> None:
+        elapsed = time.monotonic() - start
+        if state["first"] is None and elapsed > budget:
+            return  # out of time for this method: stop generating
+        if state["first"] is not None and elapsed > budget + shrink_seconds:
+            return  # out of time for shrinking: keep the smallest failure so far
+        runner.ensure_up()
+        state["n"] += 1
+        try:
+            runner.send(case)
+        except _Violation as violation:
+            state["last"] = (case, violation)
+            if state["first"] is None:
+                state["first"] = (case, violation)
+            raise
+
+    return run
 
 
 # -- the driver --------------------------------------------------------------------------------------
@@ -279,26 +306,7 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
             start = time.monotonic()
             state: dict[str, Any] = {"last": None, "first": None, "n": 0}
 
-            @settings(max_examples=per_method, database=None, deadline=None,
-                      phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
-                      report_multiple_bugs=False, print_blob=False)
-            @given(fuzz_cases(m, example))
-            def run(case: FuzzCase, state=state, start=start) -> None:
-                elapsed = time.monotonic() - start
-                if state["first"] is None and elapsed > budget:
-                    return  # out of time for this method: stop generating
-                if state["first"] is not None and elapsed > budget + shrink_seconds:
-                    return  # out of time for shrinking: keep the smallest failure so far
-                runner.ensure_up()
-                state["n"] += 1
-                try:
-                    runner.send(case)
-                except _Violation as violation:
-                    state["last"] = (case, violation)
-                    if state["first"] is None:
-                        state["first"] = (case, violation)
-                    raise
-
+            run = _method_run(m, example, per_method, budget, shrink_seconds, runner, state, start)
             if seed is not None:
                 run = hseed(seed)(run)
             try:

@@ -124,7 +124,7 @@ def test_load_reports_file_and_line(tmp_path):
 def test_valid_params_prefers_examples_then_service_values(contract):
     obs = Observed()
     assert valid_params(contract.method("take_snapshot"), obs) == {"device": "/dev/video0"}
-    obs.values["device"] = "/dev/video7"
+    obs.note("get_camera_list", {"jsonrpc": "2.0", "id": 1, "result": {"cameras": [{"device": "/dev/video7"}]}})
     assert valid_params(contract.method("take_snapshot"), obs) == {"device": "/dev/video7"}
     assert minimal_instance({"type": "object", "required": ["a"], "properties": {"a": {"enum": ["x", "y"]}}}) == {"a": "x"}
 
