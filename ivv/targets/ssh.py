@@ -40,6 +40,7 @@ class SshTarget(Target):
     key: str | None = None
     connect_timeout: float = 10.0
     host_key_checking: str = "accept-new"    # or "off" for throwaway virtual devices
+    known_hosts: str | None = None           # default <ivv cache>/known_hosts
 
     capabilities = frozenset({"shell", "files"})
 
@@ -70,7 +71,7 @@ class SshTarget(Target):
         if self.host_key_checking == "off":
             opts |= {"StrictHostKeyChecking": "no", "UserKnownHostsFile": "/dev/null"}
         else:
-            opts |= {"StrictHostKeyChecking": "accept-new", "UserKnownHostsFile": str(cache_root() / "known_hosts")}
+            opts |= {"StrictHostKeyChecking": "accept-new", "UserKnownHostsFile": str(self.known_hosts or cache_root() / "known_hosts")}
         args = []
         for key, value in opts.items():
             args += ["-o", f"{key}={value}"]

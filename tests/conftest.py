@@ -1,0 +1,27 @@
+"""Self-test fixtures shared by every engineer's tests.
+
+`vdevice`: the ONE virtual device of the test session (session scope), booted on first use from a fresh
+qcow2 overlay on the cached image, shared by every `@pytest.mark.vdevice` test, powered off at the end.
+It is the same Target instance the `target` fixture gives for the virtual device, so a session never runs
+two of them by accident. Tests that need a clean device use `fresh_vdevice` (or call `vdevice.restore()`):
+power off, new overlay, boot (~20 s under TCG), so use it only where leftovers would change the result.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def vdevice(ivv_targets):
+    """The session's booted virtual device (ivv.targets.qemu.QemuTarget)."""
+    device = ivv_targets.virtual_device()
+    device.ensure_ready()
+    return device
+
+
+@pytest.fixture
+def fresh_vdevice(vdevice):
+    """The session's virtual device, restored to a clean boot of the image first."""
+    vdevice.restore()
+    return vdevice
