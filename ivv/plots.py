@@ -7,6 +7,7 @@ the plot draws it against its index (or `x`) with the record's threshold as a da
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import matplotlib
@@ -14,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)  # RDF block naming external namespaces
 _RC = {
     "svg.hashsalt": "ivv",            # stable element ids
     "svg.fonttype": "none",           # text stays text: no font-dependent glyph paths
@@ -56,4 +58,5 @@ def svg_for(series: dict[str, Any], title: str, threshold: dict | None = None) -
             plt.close(fig)
     text = buffer.getvalue()
     start = text.find("<svg")  # drop the XML prolog and doctype so the SVG can sit inline in HTML
-    return text[start:] if start >= 0 else text
+    text = text[start:] if start >= 0 else text
+    return _METADATA.sub("", text)

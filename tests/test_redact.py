@@ -48,3 +48,33 @@ def test_bytes_and_files(tmp_path):
     assert redact.redact_file(path) is True
     assert "s3cr3t-value" not in path.read_text()
     assert redact.redact_file(path) is False
+
+
+def test_secret_planted_in_a_test_appears_nowhere_in_the_bundle(tmp_path):
+    """End to end: evidence, artifacts, assertion message, stdout, junit.xml, pytest-html, reports, manifest."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    planted, passed_in = "tok-PLANTED-6c1f0e9a2b", "cli-secret-77d1e2"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(root / "tests" / "demo" / "demo_suite.py"),
+         "--ivv-gate", str(root / "tests" / "demo" / "demo-gate.yaml"), "--ivv-reports", str(tmp_path),
+         "--ivv-run-id", "secret", "--ivv-secret", passed_in],
+        cwd=root, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "IVV_DEMO_SECRET": planted, "IVV_SECRET_EXTRA": "env-secret-5a5a5a"})
+    assert result.returncode == 1, result.stdout  # test_secret_everywhere fails on purpose
+    assert planted in result.stdout or "REDACTED" in result.stdout  # the test really ran
+    bundle = tmp_path / "secret"
+    files = [p for p in bundle.rglob("*") if p.is_file()]
+    names = {p.relative_to(bundle).as_posix() for p in files}
+    assert {"junit.xml", "pytest-report.html", "evidence.jsonl", "gate-review.md", "gate-review.html",
+            "manifest.json", "verdicts.json"} <= names
+    for path in files:
+        data = path.read_bytes()
+        for secret in (planted, passed_in, "env-secret-5a5a5a"):
+            assert secret.encode() not in data, f"{secret} leaked into {path.relative_to(bundle)}"
+    assert redact.MASK in (bundle / "junit.xml").read_text()  # the failure message was there, masked
+    assert redact.MASK in (bundle / "evidence.jsonl").read_text()

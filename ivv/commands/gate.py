@@ -30,6 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--waivers", action="append", default=[], metavar="FILE", help="waiver file (repeatable)")
     parser.add_argument("--suites", default=None, metavar="NAMES",
                         help="comma-separated subset of suites/ (default: every suite)")
+    parser.add_argument("--suites-dir", default=str(SUITES_DIR), metavar="DIR",
+                        help="folder holding one sub-folder per suite (default: suites)")
     parser.add_argument("--inventory", default=None, metavar="FILE", help="inventory YAML")
     parser.add_argument("--target", action="append", default=[], metavar="NAME", help="inventory target (repeatable)")
     parser.add_argument("--profile", default=None, metavar="FILE", help="stack profile YAML")
@@ -58,7 +60,7 @@ def suite_paths(selection: str | None, root: Path = SUITES_DIR) -> list[str]:
 
 def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
     """The pytest command line for this gate run (extended by other options as the harness grows)."""
-    out = suite_paths(args.suites)
+    out = suite_paths(args.suites, Path(args.suites_dir))
     for gate in args.gate or SHIPPED:
         out += ["--ivv-gate", gate]
     for waiver in args.waivers:

@@ -1,0 +1,49 @@
+"""`ivv gate` exit statuses: 0 PROCEED, 1 HOLD, 2 when the harness cannot run; `ivv report` re-renders."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tests" / "demo"
+
+
+def ivv(args, cwd, env=None):
+    return subprocess.run([sys.executable, "-m", "ivv.cli", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def suites(tmp_path):
+    (tmp_path / "suites" / "demo").mkdir(parents=True)
+    shutil.copyfile(DEMO / "demo_suite.py", tmp_path / "suites" / "demo" / "test_demo.py")
+    return tmp_path
+
+
+def test_gate_proceeds_then_holds_under_an_injected_fault(suites):
+    base = ["gate", "--suites-dir", "suites", "--gate", DEMO / "demo-gate.yaml", "--reports", "out"]
+    good = ivv([*base, "--run-id", "ok", "--", "-q"], suites)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "decision: PROCEED" in good.stdout and "out/ok/gate-review.html" in good.stdout
+    bad = ivv([*base, "--run-id", "bad"], suites, env={"IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "decision: HOLD" in bad.stdout
+    again = ivv(["report", suites / "out" / "bad", "--check"], suites)
+    assert again.returncode == 1 and "decision: HOLD" in again.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--gate", DEMO / "broken" / "gate-missing-field.yaml"], "gate-missing-field.yaml:3: criteria[0]: 'requirement' is missing"),
+    (["--gate", "no-such-gate"], "gate 'no-such-gate'"),
+    (["--gate", DEMO / "demo-gate.yaml", "--waivers", DEMO / "broken" / "waivers-unknown-criterion.yaml"],
+     "'perf.p99_ms' is in no loaded gate"),
+    (["--gate", DEMO / "demo-gate.yaml", "--suites", "demo,nope"], "unknown suite(s) nope"),
+])
+def test_bad_input_exits_2_with_a_clear_message(suites, args, message):
+    result = ivv(["gate", "--suites-dir", "suites", *args], suites)
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -1,0 +1,50 @@
+"""A run killed with SIGKILL mid-way keeps every record it wrote; `ivv report` renders them all."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "tests" / "demo"
+
+
+def test_sigkill_mid_run_bundle_still_renders(tmp_path):
+    env = {**os.environ, "IVV_DEMO_SLEEP": "60"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(DEMO / "demo_suite.py"),
+         "--ivv-gate", str(DEMO / "demo-gate.yaml"), "--ivv-reports", str(tmp_path), "--ivv-run-id", "killed"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    evidence = tmp_path / "killed" / "evidence.jsonl"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:  # wait until the record written just before the sleep is on disk
+            if evidence.exists() and '"sha256 unchanged after write/read"' in evidence.read_text():
+                break
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the demo run never recorded its round-trip check")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    written = [json.loads(line) for line in evidence.read_text().splitlines()]
+    assert not (tmp_path / "killed" / "verdicts.json").exists()
+
+    result = subprocess.run([sys.executable, "-m", "ivv.cli", "report", str(tmp_path / "killed")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    markdown = (tmp_path / "killed" / "gate-review.md").read_text()
+    for record in written:
+        if record["kind"] != "test":
+            assert f'<a id="ev-{record["seq"]}"></a>{record["seq"]} | `{record["criterion"]}` | {record["name"]}' in markdown
+    verdicts = json.loads((tmp_path / "killed" / "verdicts.json").read_text())
+    assert verdicts["criteria"]["demo.latency"]["verdict"] == "PASS"
+    roundtrip = verdicts["criteria"]["demo.file_roundtrip"]
+    assert roundtrip["verdict"] == "NOT VERIFIED" and "ended before" in roundtrip["reason"]
+    assert "the run did not finish" in markdown
+    assert "test_file_roundtrip`: started, never finished" in markdown
