@@ -212,3 +212,475 @@ def addresses_on_port(sockets: Iterable[Mapping], port: int) -> set[str]:
 def normalise_address(address: str) -> str:
     """0.0.0.0 and * mean the same to a client; so do :: and [::]."""
     return {"*": "0.0.0.0", "[::]": "::"}.get(address, address)
+
+
+def diff_checksums(before: Mapping[str, str], after: Mapping[str, str]) -> dict:
+    """Which data files vanished, appeared or changed content (for evidence: short lists)."""
+    return {"missing": sorted(set(before) - set(after)), "new": sorted(set(after) - set(before)),
+            "changed": sorted(p for p in set(before) & set(after) if before[p] != after[p])}
+
+
+# --- the profile's deployment, driven on a target ------------------------------------------------------
+
+@dataclass(frozen=True)
+class ServiceUser:
+    name: str
+    groups: tuple[str, ...]
+    devices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PathRule:
+    """A rule every stack's file of this role must follow (the profile names the path)."""
+
+    path: str
+    role: str
+    owners: tuple[str, ...]          # acceptable owners (empty: any)
+    forbidden_bits: int              # mode bits that must be clear
+    text: str
+
+    def judge(self, observed: Mapping | None) -> bool:
+        if not observed:
+            return False
+        mode = int(observed["mode"], 8)
+        return (not self.owners or observed["owner"] in self.owners) and not (mode & self.forbidden_bits)
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One observation of the running service compared with what the profile says."""
+
+    name: str
+    ok: bool
+    expected: object
+    observed: object
+
+
+@dataclass
+class AfterRollback:
+    version: str | None
+    upgraded_version: str | None
+    data: dict
+    config_diff: dict
+    residue: dict
+
+    def summary(self) -> dict:
+        return {"version": self.version, "upgraded_version": self.upgraded_version, "data_files": len(self.data),
+                "config_diff": self.config_diff, "residue": self.residue}
+
+
+@dataclass
+class Baseline:
+    """Version N installed, with data written through the API: what every rollback must give back."""
+
+    version: str
+    next_version: str
+    environment: str
+    data: dict
+    config: dict
+    install: dict
+    written: list
+
+
+@dataclass
+class BrokenUpgrade:
+    upgrade: Operation
+    detected: bool
+    detection: str
+    recovery: Operation | None
+    recovery_s: float | None
+    version: str | None
+    data: dict
+
+    def as_dict(self) -> dict:
+        return {"upgrade": self.upgrade.as_dict(), "detected": self.detected, "detection": self.detection,
+                "recovery": self.recovery.as_dict() if self.recovery else None, "recovery_s": self.recovery_s,
+                "version": self.version, "data_files": len(self.data)}
+
+
+# Files a running service legitimately creates inside its install tree (bytecode caches).
+RUNTIME_NOISE = ("__pycache__",)
+
+
+class StackOps:
+    """The profile's deployment operations on one target, and the facts that judge them.
+
+    Everything stack-specific comes from the profile (ivv.profile.Profile); gate settings from `gates`.
+    """
+
+    def __init__(self, target, profile, gates=None):
+        self.target = target
+        self.profile = profile
+        self.gates = gates
+        if profile.deployment is None:
+            raise ProfileError(f"{profile.path}: endpoint-only profile: the deployment suites need `deployment`")
+        self.deployment = profile.deployment
+        self.paths = profile.paths
+
+    # -- what the profile says -----------------------------------------------------------------
+    def setting(self, key: str, default=None):
+        return self.gates.setting(key, default) if self.gates is not None else default
+
+    @property
+    def current_version(self) -> str:
+        return self.deployment.get("current") or self.deployment["versions"][-1]
+
+    @property
+    def previous_version(self) -> str:
+        previous = self.deployment.get("previous")
+        if previous:
+            return previous
+        versions = self.deployment["versions"]
+        if len(versions) < 2:
+            raise ProfileError(f"{self.profile.path}: deployment.versions needs two versions to roll back")
+        return versions[-2]
+
+    @property
+    def environments(self) -> list[str]:
+        """Deployment environments in rollout order; the last one stays deployed."""
+        chosen = self.setting("deployment.environments")
+        if chosen:
+            return list(chosen)
+        known = [e for e in self.profile.environments if e != "local"]
+        final = getattr(self.target, "environment", None)
+        final = final if final in known else known[-1]
+        others = [e for e in known if e != final]
+        differing = [e for e in others if self.profile.tls(e) != self.profile.tls(final)]
+        return ([differing[0]] if differing else others[:1]) + [final]
+
+    @property
+    def units(self) -> list[str]:
+        return self.profile.units
+
+    @property
+    def users(self) -> list[ServiceUser]:
+        device = self.profile.camera.get("device")
+        out = []
+        for user in self.profile.users:
+            groups = tuple(user.get("groups", ()))
+            devices = tuple(user.get("devices", [device] if device and "video" in groups else []))
+            out.append(ServiceUser(user["name"], groups, devices))
+        return out
+
+    @property
+    def log_dir(self) -> str | None:
+        return self.paths.get("logs")
+
+    @property
+    def ready_timeout_s(self) -> float:
+        return float(self.deployment.get("ready_timeout_s", self.setting("deployment.install_timeout_s", 600)))
+
+    def health_url(self, name: str | None = None) -> str:
+        host, port = self.target.address(self.profile.health["port"])
+        return self.profile.health_url(name or self.profile.ready_endpoint, host, port)
+
+    def ready_answer(self):
+        from ivv.health import probe
+        return probe(self.health_url())
+
+    def is_ready(self) -> bool:
+        return self.ready_answer().is_ready
+
+    def wait_ready(self, timeout_s: float):
+        from ivv.health import wait_ready
+        return wait_ready(self.health_url(), timeout_s, interval_s=0.5)
+
+    @staticmethod
+    def dump(obj) -> str:
+        return json.dumps(obj, indent=2, sort_keys=True, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
+
+    # -- operations ------------------------------------------------------------------------------
+    def _values(self, version: str | None = None, environment: str | None = None) -> dict:
+        values = {"environment": environment or self.environments[-1]}
+        if version:
+            values["version"] = version
+        return values
+
+    def _commands(self, operation: str, **values) -> list[str]:
+        return [render(c, values, f"{self.profile.path}: deployment.{operation}")
+                for c in self.profile.commands(operation)]
+
+    def upload(self, version: str) -> None:
+        """Put the release archive where the profile's commands expect it (not part of the timing)."""
+        archive = self.profile.archive(version)
+        if not archive.is_file():
+            self._build_archives()
+        if not archive.is_file():
+            raise ProfileError(f"{self.profile.path}: deployment.archive for {version}: no file {archive} "
+                               f"(build it with `{self.deployment.get('build', 'the stack build')}`)")
+        destination = self.profile.upload_path(version)
+        if destination:
+            self.target.put(archive, destination)
+
+    def _build_archives(self) -> None:
+        build = self.deployment.get("build")
+        if build:
+            import subprocess
+            subprocess.run(shlex.split(build), cwd=self.profile.path.parent, check=False, timeout=600)
+
+    def operation(self, operation: str, version: str | None = None, environment: str | None = None,
+                  wait_ready: bool = True) -> Operation:
+        if version:
+            self.upload(version)
+        commands = self._commands(operation, **self._values(version, environment))
+        return run_operation(self.target, f"{operation} {version or ''}".strip(), commands,
+                             self.wait_ready if wait_ready else None, self.ready_timeout_s)
+
+    def install(self, version: str, environment: str | None = None) -> Operation:
+        return self.operation("install", version, environment)
+
+    def configure(self, environment: str) -> Operation:
+        """Deploy the installed version with another environment's configuration."""
+        return self.install(self.installed_version() or self.current_version, environment)
+
+    def upgrade(self, version: str, environment: str | None = None) -> Operation:
+        return self.operation("upgrade", version, environment)
+
+    def rollback(self, environment: str | None = None) -> Operation:
+        return self.operation("rollback", None, environment)
+
+    def uninstall(self) -> Operation:
+        return self.operation("uninstall", None, None, wait_ready=False)
+
+    def ensure_absent(self) -> Operation:
+        return self.uninstall()
+
+    def installed_version(self) -> str | None:
+        command = self.deployment.get("version_command")
+        if not command:
+            return None
+        result = self.target.run(command, timeout=30)
+        return (result.stdout.strip() or None) if result.exit_status == 0 else None
+
+    # -- facts -------------------------------------------------------------------------------------
+    def as_user(self, user: str, command: str):
+        return self.target.run(f"sudo -n -u {shlex.quote(user)} sh -c {shlex.quote(command)}", timeout=30)
+
+    def unit_states(self) -> dict:
+        keep = ("ActiveState", "SubState", "UnitFileState", "Restart", "LoadState")
+        return {u: {k: v for k, v in unit_state(self.target, u).items() if k in keep} for u in self.units}
+
+    def path_rules(self) -> list[PathRule]:
+        """Ownership/mode rules any stack must meet, applied to the paths its profile names."""
+        service = tuple(u.name for u in self.users)
+        rules = []
+        if self.paths.get("secrets_file"):
+            rules.append(PathRule(self.paths["secrets_file"], "secrets", ("root", *service), 0o077,
+                                  "owner root or a service user, mode 0600 or stricter"))
+        for key, role in (("config", "configuration"), ("install", "install root"), ("current", "code")):
+            if self.paths.get(key):
+                rules.append(PathRule(self.paths[key], role, ("root", *service), 0o002,
+                                      "owner root or a service user, not world-writable"))
+        if self.log_dir:
+            rules.append(PathRule(self.log_dir, "logs", ("root", *service), 0o002,
+                                  "owner root or a service user, not world-writable"))
+        for path in self.profile.data_dirs:
+            rules.append(PathRule(path, "data", service, 0o002, "owned by a service user, not world-writable"))
+        return rules
+
+    def stat(self, path: str) -> dict | None:
+        result = self.target.run(f"sudo stat -L -c '%U %G %a %F' {shlex.quote(path)}", timeout=30)
+        if result.exit_status != 0:
+            return None
+        owner, group, mode, *kind = result.stdout.split()
+        return {"owner": owner, "group": group, "mode": oct(int(mode, 8)), "type": " ".join(kind)}
+
+    def force_log_rotation(self) -> dict:
+        """Is there a logrotate rule for the log directory, and does forcing it rotate a file?"""
+        rule = self.paths.get("logrotate")
+        config = self.target.run(f"sudo cat {shlex.quote(rule)}", timeout=30) if rule else None
+        text = config.stdout if config is not None and config.exit_status == 0 else ""
+        configured = bool(text) and bool(self.log_dir) and self.log_dir in text
+        wanted_rotate = (self.profile.data.get("logs") or {}).get("rotate")
+        if configured and wanted_rotate is not None:
+            configured = re.search(rf"^\s*rotate\s+{int(wanted_rotate)}\s*$", text, re.M) is not None
+        listing = f"sudo find {shlex.quote(self.log_dir or '/nonexistent')} -maxdepth 1 -type f -printf '%f\\n'"
+        before = set(self.target.run(listing, timeout=30).stdout.split())
+        forced = self.target.run(f"sudo logrotate -v -f {shlex.quote(rule)}", timeout=60) if rule else None
+        after = set(self.target.run(listing, timeout=30).stdout.split())
+        new_files = sorted(after - before)
+        rotated = forced is not None and forced.exit_status == 0 and any(
+            re.search(r"\.(\d+|\d{8}(-\d+)?)(\.gz)?$", name) for name in new_files)
+        return {"configured": configured, "config": text[-800:] or f"no rule at {rule}", "rotated": rotated,
+                "new_files": new_files, "exit": forced.exit_status if forced else None,
+                "output": (forced.stdout + forced.stderr) if forced else "no logrotate rule in the profile"}
+
+    def ports(self, environment: str) -> list[Port]:
+        out = []
+        for section in ("rpc", "health", "media"):
+            spec = self.profile.data.get(section) or {}
+            address = self.profile.bind(section, environment)
+            if spec.get("port") and address:
+                out.append(Port(section, int(spec["port"]), (address,)))
+        return out
+
+    def observe_environment(self, environment: str) -> list[Fact]:
+        """What the running service shows of the environment's configuration: TLS on the API port as the
+        profile says for this environment (a TLS handshake is tried, not a file read), and the service's
+        own report of its environment where its health answer carries one."""
+        host, port = self.target.address(self.profile.rpc["port"])
+        want_tls = self.profile.tls(environment)
+        seen_tls, detail = tls_handshake(host, port)
+        facts = [Fact(f"API port {self.profile.rpc['port']} speaks TLS: {want_tls}", seen_tls == want_tls,
+                      want_tls, detail)]
+        return facts
+
+    def inventory_install(self) -> dict:
+        roots = [self.paths.get("install")] if self.paths.get("install") else []
+        return _without_noise(file_inventory(self.target, roots, skip=self._volatile()))
+
+    def _volatile(self) -> list[str]:
+        """Paths whose contents change by design while the service runs (faults file, logs)."""
+        out = []
+        if self.profile.faults and self.profile.faults.get("file"):
+            out.append(self.profile.faults["file"])
+        return out
+
+    def config_inventory(self) -> dict:
+        roots = [self.paths[k] for k in ("config", "secrets_file") if self.paths.get(k)]
+        return _without_noise(file_inventory(self.target, roots, skip=self._volatile()))
+
+    def data_checksums(self) -> dict[str, str]:
+        return data_checksums(self.target, self.profile.data_dirs)
+
+    def seed_data_markers(self) -> list[str]:
+        """One random file per data directory, owned like the directory, so 'data kept' has data to keep."""
+        written = []
+        for directory in self.profile.data_dirs:
+            path = f"{directory.rstrip('/')}/ivv-marker-{int(time.time() * 1000)}.bin"
+            self.target.run(f"sudo sh -c 'head -c 65536 /dev/urandom > {path}' && "
+                            f"sudo chown --reference={shlex.quote(directory)} {path}", timeout=30)
+            written.append(path)
+        return written
+
+    def code_paths_present(self) -> list[str]:
+        candidates = [self.paths[k] for k in ("current", "releases") if self.paths.get(k)] or \
+            [self.paths["install"]]
+        present = []
+        for path in candidates:
+            if self.target.run(f"sudo test -e {shlex.quote(path)}", timeout=30).exit_status == 0:
+                present.append(path)
+        return present
+
+    # -- rollback --------------------------------------------------------------------------------
+    def rollback_baseline(self, write_data: Callable[[], list]) -> Baseline:
+        """Version N installed fresh in the last environment, data written through the API."""
+        environment = self.environments[-1]
+        version, next_version = self.previous_version, self.current_version
+        if self.installed_version() is not None:
+            self.uninstall()
+        op = self.install(version, environment)
+        if not (op.succeeded and op.ready):
+            raise RuntimeError(f"installing {version} for the rollback baseline failed: {self.dump(op.as_dict())}")
+        written = write_data()
+        return Baseline(version, next_version, environment, self.data_checksums(), self.config_inventory(),
+                        self.inventory_install(), written)
+
+    def upgrade_then_rollback(self, baseline: Baseline) -> tuple[Operation, Operation, AfterRollback]:
+        up = self.upgrade(baseline.next_version, baseline.environment)
+        upgraded = self.installed_version()
+        back = self.rollback(baseline.environment)
+        after = AfterRollback(
+            version=self.installed_version(), upgraded_version=upgraded, data=self.data_checksums(),
+            config_diff=diff_inventory(baseline.config, self.config_inventory()),
+            residue=_residue(diff_inventory(baseline.install, self.inventory_install()), self.paths))
+        return up, back, after
+
+    def broken_upgrade(self, baseline: Baseline) -> BrokenUpgrade:
+        """Upgrade to the profile's broken release: the failure must be seen, and N must come back."""
+        broken = self.deployment.get("broken")
+        if not broken:
+            raise ProfileError(f"{self.profile.path}: deployment.broken names no broken release to test with")
+        start = time.monotonic()
+        self.upload(broken)
+        commands = self._commands("upgrade", **self._values(broken, baseline.environment))
+        up = run_operation(self.target, f"upgrade {broken}", commands, self.wait_ready, self.ready_timeout_s)
+        if up.failed_step is not None:
+            detection = f"upgrade command exited {up.failed_step.exit_status}: {up.failed_step.command}"
+        elif not up.ready:
+            detection = f"service not ready within {self.ready_timeout_s} s after the upgrade"
+        else:
+            detection = "upgrade reported success and the service answered ready"
+        detected = up.failed_step is not None or not up.ready
+        recovery = None
+        waited = self.wait_ready(min(self.ready_timeout_s, 30))
+        if detected and not (waited.reached and self.installed_version() == baseline.version):
+            recovery = self.rollback(baseline.environment)
+            ready = recovery.ready
+        else:
+            ready = waited.reached
+        recovery_s = round(time.monotonic() - start, 3) if ready else None
+        return BrokenUpgrade(up, detected, detection, recovery, recovery_s, self.installed_version(),
+                             self.data_checksums())
+
+    # -- documentation ---------------------------------------------------------------------------
+    def runbook_path(self):
+        path = self.profile.runbook_path
+        if path is None:
+            raise ProfileError(f"{self.profile.path}: no `runbook` file named: documentation cannot be checked")
+        return path
+
+    def required_procedures(self) -> list[str]:
+        return list(self.setting("documentation.required_procedures", ["install", "status", "logs", "rollback"]))
+
+    def run_runbook(self, commands):
+        from ivv import runbook
+        return runbook.execute(self.target, commands)
+
+
+def _without_noise(inventory: dict) -> dict:
+    return {p: v for p, v in inventory.items() if not any(n in p.split("/") for n in RUNTIME_NOISE)}
+
+
+def _residue(diff: dict, paths: Mapping) -> dict:
+    """Files that differ from N's install tree after rollback (config compared on its own)."""
+    config = tuple(paths[k] for k in ("config",) if paths.get(k))
+
+    def keep(path: str) -> bool:
+        return not (config and path.startswith(config))
+
+    return {"added": [p for p in diff["added"] if keep(p)], "removed": [p for p in diff["removed"] if keep(p)],
+            "changed": {p: v for p, v in diff["changed"].items() if keep(p)}}
+
+
+def tls_handshake(host: str, port: int, timeout: float = 5.0) -> tuple[bool | None, dict]:
+    """Does `host:port` complete a TLS handshake? (None: nothing listens.) Certificate not verified:
+    the question is whether TLS is on, not whose certificate it is."""
+    import socket
+    import ssl
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            try:
+                with context.wrap_socket(raw, server_hostname=host) as tls:
+                    return True, {"tls": True, "version": tls.version(), "cipher": tls.cipher()[0]}
+            except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+                return False, {"tls": False, "handshake": f"{type(exc).__name__}: {exc}"[:200]}
+    except OSError as exc:
+        return None, {"tls": None, "connect": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def write_data_via_api(client, device: str, recording_s: float = 2.0) -> list[dict]:
+    """Make the service write data the way a user would: one snapshot and one short recording.
+
+    `client` is an authenticated ivv.rpc.RpcClient (operator role or above). Returns the results, so the
+    evidence shows which files the service said it wrote.
+    """
+    results = [{"take_snapshot": client.request("take_snapshot", {"device": device}, timeout=30)}]
+    started = client.request("start_recording", {"device": device, "duration": recording_s}, timeout=30)
+    time.sleep(recording_s + 1.0)
+    try:
+        stopped = client.request("stop_recording", {"device": device}, timeout=30)
+    except Exception as exc:  # noqa: BLE001 - a recording that ended by its duration cannot be stopped
+        stopped = {"note": f"stop_recording: {exc}"}
+    results.append({"start_recording": started, "stop_recording": stopped})
+    return results

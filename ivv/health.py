@@ -188,3 +188,164 @@ def sample_latency(url: str, samples: int, verify: bool | str = False, timeout: 
             else:
                 failed.append(answer)
     return latencies, failed
+
+
+# --- the profile's health endpoints on a deployed stack -------------------------------------------------
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str
+    schema: dict
+    status_codes: dict
+
+
+class HealthOps:
+    """Health endpoints of a deployed stack, and the device-side actions that must change what they say.
+
+    Control actions (stop/start the dependency, remove/restore the camera, restart the service) are the
+    profile's commands run on the target; a stack object may provide `control(action)` instead (the
+    local process tree does), returning a CommandResult-like object.
+    """
+
+    def __init__(self, target, profile, stack=None, gates=None):
+        self.target, self.profile, self.stack, self.gates = target, profile, stack, gates
+        self.endpoints = [Endpoint(name, spec["path"], spec.get("schema") or {}, spec.get("codes") or {})
+                          for name, spec in profile.health["endpoints"].items()]
+        self.ready_endpoint = next(e for e in self.endpoints if e.name == profile.ready_endpoint)
+
+    def setting(self, key: str, default=None):
+        return self.gates.setting(key, default) if self.gates is not None else default
+
+    @property
+    def transition_timeout_s(self) -> float:
+        return float(self.setting("health.ready_transition_timeout_s", 60))
+
+    @property
+    def latency_samples(self) -> int:
+        return int(self.setting("health.latency_samples", 20))
+
+    def threshold(self, key: str):
+        """A bound from the gate settings ("health.start_to_ready_s" -> "<= N s"); None when the gate has none."""
+        value = self.setting(key)
+        if value is None and key == "health.start_to_ready_s":
+            value = self.setting("health.ready_transition_timeout_s")
+        if value is None:
+            return None
+        unit = key.rsplit("_", 1)[-1]
+        return {"op": "<=", "value": float(value), "unit": unit}
+
+    @staticmethod
+    def dump(obj) -> str:
+        import json
+        return json.dumps(obj, indent=2, sort_keys=True, default=str)
+
+    def url(self, endpoint: Endpoint) -> str:
+        base = getattr(self.stack, "health_base", None)
+        if base:
+            return base.rstrip("/") + endpoint.path
+        host, port = self.target.address(self.profile.health["port"])
+        return self.profile.health_url(endpoint.name, host, port)
+
+    def probe(self, endpoint: Endpoint) -> HealthAnswer:
+        return probe(self.url(endpoint))
+
+    def sample_latency(self, endpoint: Endpoint, samples: int):
+        return sample_latency(self.url(endpoint), samples)
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+    # -- control -----------------------------------------------------------------------------------
+    def command_for(self, action: str) -> str | None:
+        section, _, verb = action.partition(".")
+        if section == "service" and verb == "restart" and self.profile.units:
+            return f"sudo systemctl restart {self.profile.units[0]}"
+        return (self.profile.data.get(section) or {}).get(verb)
+
+    def can(self, action: str) -> bool:
+        control = getattr(self.stack, "can_control", None)
+        if control is not None:
+            return bool(control(action))
+        return self.command_for(action) is not None and "shell" in getattr(self.target, "capabilities", {"shell"})
+
+    def control(self, action: str):
+        if hasattr(self.stack, "control"):
+            return self.stack.control(action)
+        command = self.command_for(action)
+        if command is None:
+            raise LookupError(f"{self.profile.path}: no command for {action}")
+        return self.target.run(command, timeout=120)
+
+    def device_view(self) -> dict:
+        """What the device itself says about the stack's components (systemd, or the stack's processes)."""
+        view = getattr(self.stack, "components", None)
+        if view is not None:
+            states = view()
+        else:
+            from ivv.deploy import unit_state
+            states = {u: unit_state(self.target, u).get("ActiveState") for u in self.profile.units}
+        return {"components": states, "all_running": bool(states) and all(
+            s in ("active", "running", True) for s in states.values())}
+
+    # -- scenarios -----------------------------------------------------------------------------------
+    def _wait(self, endpoint: Endpoint, want_ready: bool) -> dict:
+        url = self.url(endpoint)
+        waited = (wait_ready if want_ready else wait_not_ready)(url, self.transition_timeout_s, 0.25)
+        last = waited.last if isinstance(waited.last, dict) else {}
+        answer = HealthAnswer(url, last.get("status_code"), last.get("body"), 0.0, last.get("error"))
+        consistent, reason = consistency(answer, endpoint.status_codes) if answer.answered else (False, "no answer")
+        return {"reached": waited.reached, "elapsed_s": round(waited.elapsed_s, 3), "polls": waited.polls,
+                "last": last, "consistent": consistent, "consistency": reason}
+
+    def dependency_cycle(self) -> dict:
+        """Stop the media dependency: readiness must say not ready (code and body agreeing); start it again."""
+        result = {"timeout_s": self.transition_timeout_s}
+        stopped = self.control("media.stop")
+        result["stop"] = {"exit": stopped.exit_status}
+        try:
+            result["down"] = self._wait(self.ready_endpoint, want_ready=False)
+            result["device_while_down"] = self.device_view()
+        finally:
+            started = self.control("media.start")
+            result["start"] = {"exit": started.exit_status}
+            result["up"] = self._wait(self.ready_endpoint, want_ready=True)
+        return result
+
+    def camera_cycle(self) -> dict | None:
+        """Remove the camera: camera health must turn unhealthy; restore it: healthy again."""
+        cameras = self.endpoint("cameras")
+        if cameras is None or not (self.can("camera.remove") and self.can("camera.restore")):
+            return None
+        url = self.url(cameras)
+
+        def unhealthy():
+            answer = probe(url)
+            return answer.answered and not answer.is_ready and consistency(answer, cameras.status_codes)[0], \
+                answer.summary()
+
+        def healthy():
+            answer = probe(url)
+            return answer.is_ready, answer.summary()
+
+        result = {}
+        removed = self.control("camera.remove")
+        try:
+            waited = wait_until(unhealthy, self.transition_timeout_s, 0.25)
+            result["removed"] = {"exit": removed.exit_status, "reached": waited.reached,
+                                 "elapsed_s": round(waited.elapsed_s, 3), "last": waited.last}
+        finally:
+            restored = self.control("camera.restore")
+            waited = wait_until(healthy, self.transition_timeout_s, 0.25)
+            result["restored"] = {"exit": restored.exit_status, "reached": waited.reached,
+                                  "elapsed_s": round(waited.elapsed_s, 3), "last": waited.last}
+            self._wait(self.ready_endpoint, want_ready=True)
+        return result
+
+    def restart_to_ready(self) -> dict:
+        """Restart the service; time from the restart command's start to ready (code and body)."""
+        start = time.monotonic()
+        restarted = self.control("service.restart")
+        waited = wait_ready(self.url(self.ready_endpoint), self.transition_timeout_s, 0.1)
+        return {"exit": restarted.exit_status, "reached": waited.reached and restarted.exit_status == 0,
+                "elapsed_s": round(time.monotonic() - start, 3), "last": waited.last}

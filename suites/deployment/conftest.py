@@ -1,0 +1,21 @@
+"""Deployment suite: one timed fresh install shared by the checks that inspect its result.
+
+Everything about the stack (versions, environments, units, users, paths, ports) comes from the profile
+through `ivv.deploy.StackOps`; nothing here names a particular stack.
+"""
+
+import pytest
+
+from ivv.deploy import StackOps
+
+
+@pytest.fixture(scope="module")
+def ops(target, profile, ivv_gates):
+    return StackOps(target, profile, ivv_gates)
+
+
+@pytest.fixture(scope="module")
+def fresh_install(ops):
+    """Uninstall whatever is there (data kept), then install the current release, timed to ready."""
+    ops.ensure_absent()
+    return ops.install(ops.current_version, ops.environments[0])

@@ -1,0 +1,137 @@
+"""Does the automated deployment complete, and is what it installed what a reviewer would expect?
+
+Order matters and is the order of a real rollout: timed fresh install, inspect it, per-environment
+configuration, idempotent reinstall, uninstall (data kept), reinstall.
+"""
+
+import pytest
+
+from ivv import deploy
+
+
+@pytest.mark.criterion("ops.deploy")
+def test_fresh_install_completes_to_ready(evidence, ops, fresh_install):
+    op = fresh_install
+    art = evidence.artifact("install.json", ops.dump(op))
+    evidence.check("ops.deploy", f"install {ops.current_version} commands exit 0", op.succeeded,
+                   expected="every command exits 0",
+                   observed=[f"{s.command} -> {s.exit_status}" for s in op.steps], artifacts=[art])
+    evidence.check("ops.deploy", "service ready after install (code and body)", op.ready,
+                   expected="ready", observed=op.ready_observation, artifacts=[art])
+    evidence.measure("ops.deploy", "install time, first command to ready", op.total_s, unit="s",
+                     details={"commands_s": op.commands_s, "ready_wait_s": op.ready_wait_s}, artifacts=[art])
+    assert op.succeeded and op.ready
+
+
+@pytest.mark.criterion("ops.deploy")
+def test_units_enabled_active_with_restart_policy(evidence, ops, fresh_install):
+    for unit in ops.units:
+        state = deploy.unit_state(ops.target, unit)
+        ok, reason = deploy.unit_ok(state)
+        evidence.check("ops.deploy", f"unit {unit}: enabled, active, restart policy", ok,
+                       expected="enabled / active / Restart != no", observed=reason, details=state)
+
+
+@pytest.mark.criterion("ops.deploy")
+def test_service_users_and_device_access(evidence, ops, host, fresh_install):
+    for user in ops.users:
+        exists = host.user(user.name).exists
+        groups = sorted(host.user(user.name).groups) if exists else []
+        missing = sorted(set(user.groups) - set(groups))
+        evidence.check("ops.deploy", f"user {user.name} exists with groups {sorted(user.groups)}",
+                       exists and not missing, expected=sorted(user.groups), observed=groups)
+        for device in user.devices:
+            result = ops.as_user(user.name, f"test -r {device} && test -c {device}")
+            evidence.check("ops.deploy", f"{device} readable by {user.name} (as that user)",
+                           result.exit_status == 0, expected="exit 0 from `test -r` run as the user",
+                           observed={"exit": result.exit_status, "stderr": result.stderr[-300:]})
+
+
+@pytest.mark.criterion("ops.env_config")
+def test_ownership_and_modes(evidence, ops, fresh_install):
+    for rule in ops.path_rules():
+        observed = ops.stat(rule.path)
+        evidence.check("ops.env_config", f"{rule.path} ({rule.role}): {rule.text}", rule.judge(observed),
+                       expected={"owners": list(rule.owners), "forbidden_mode_bits": oct(rule.forbidden_bits)},
+                       observed=observed or "missing")
+
+
+@pytest.mark.criterion("ops.deploy")
+def test_log_rotation_configured_and_effective(evidence, ops, fresh_install):
+    result = ops.force_log_rotation()
+    evidence.check("ops.deploy", "logrotate configuration present for the stack's logs", result["configured"],
+                   expected=f"a logrotate rule covering {ops.log_dir}", observed=result["config"])
+    evidence.check("ops.deploy", "forced rotation produces a rotated log file", result["rotated"],
+                   expected="a new rotated file after `logrotate -f`",
+                   observed={"new_files": result["new_files"], "exit": result["exit"]},
+                   artifacts=[evidence.artifact("logrotate.txt", result["output"])])
+
+
+@pytest.mark.criterion("ops.env_config")
+def test_environment_configuration_applied(evidence, ops, fresh_install):
+    """Each environment in turn (the last stays deployed), observed through the running service."""
+    for environment in ops.environments:
+        op = ops.configure(environment)
+        evidence.check("ops.env_config", f"switch to {environment}: commands exit 0 and ready",
+                       op.succeeded and op.ready, expected="exit 0, ready",
+                       observed={"steps": [(s.command, s.exit_status) for s in op.steps],
+                                 "ready": op.ready_observation},
+                       artifacts=[evidence.artifact(f"configure-{environment}.json", ops.dump(op))])
+        for fact in ops.observe_environment(environment):
+            evidence.check("ops.env_config", f"{environment}: {fact.name}", fact.ok,
+                           expected=fact.expected, observed=fact.observed)
+
+
+@pytest.mark.criterion("ops.env_config")
+def test_ports_listen_only_on_configured_addresses(evidence, ops, fresh_install):
+    sockets = deploy.listening(ops.target)
+    environment = ops.environments[-1]
+    for port in ops.ports(environment):
+        seen = {deploy.normalise_address(a) for a in deploy.addresses_on_port(sockets, port.port)}
+        wanted = {deploy.normalise_address(a) for a in port.addresses}
+        evidence.check("ops.env_config", f"{environment}: {port.name} port {port.port} on {sorted(wanted)} only",
+                       seen == wanted, expected=sorted(wanted), observed=sorted(seen))
+
+
+@pytest.mark.criterion("ops.deploy")
+def test_second_install_changes_nothing(evidence, ops, fresh_install):
+    environment = ops.environments[-1]
+    before, units_before = ops.inventory_install(), ops.unit_states()
+    op = ops.install(ops.current_version, environment)
+    after, units_after = ops.inventory_install(), ops.unit_states()
+    diff = deploy.diff_inventory(before, after)
+    art = evidence.artifact("idempotence-diff.json", ops.dump(diff))
+    evidence.check("ops.deploy", "second install succeeds and is ready", op.succeeded and op.ready,
+                   expected="exit 0, ready", observed=[(s.command, s.exit_status) for s in op.steps])
+    evidence.check("ops.deploy", "second install changes no installed file (path, mode, owner, sha256)",
+                   deploy.is_empty_diff(diff), expected="no added/removed/changed files",
+                   observed={k: len(v) for k, v in diff.items()}, artifacts=[art],
+                   details={"files_compared": len(before)})
+    evidence.check("ops.deploy", "second install leaves unit states unchanged", units_before == units_after,
+                   expected=units_before, observed=units_after)
+
+
+@pytest.mark.criterion("ops.deploy", "ops.data_preserved")
+def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
+    environment = ops.environments[-1]
+    ops.seed_data_markers()
+    data_before = ops.data_checksums()
+    op = ops.uninstall()
+    evidence.check("ops.deploy", "uninstall commands exit 0", op.succeeded,
+                   expected="exit 0", observed=[(s.command, s.exit_status) for s in op.steps])
+    gone = {unit: deploy.unit_state(ops.target, unit).get("LoadState") for unit in ops.units}
+    evidence.check("ops.deploy", "uninstall removes the units", all(v == "not-found" for v in gone.values()),
+                   expected="LoadState=not-found", observed=gone)
+    leftovers = ops.code_paths_present()
+    evidence.check("ops.deploy", "uninstall removes the installed code", not leftovers,
+                   expected="no install directory", observed=leftovers)
+    data_after = ops.data_checksums()
+    evidence.check("ops.data_preserved", "uninstall keeps every data file (sha256)", data_before == data_after,
+                   expected=f"{len(data_before)} files unchanged",
+                   observed=deploy.diff_checksums(data_before, data_after))
+    op = ops.install(ops.current_version, environment)
+    evidence.check("ops.deploy", "reinstall after uninstall completes to ready", op.succeeded and op.ready,
+                   expected="exit 0, ready", observed={"steps": [(s.command, s.exit_status) for s in op.steps],
+                                                       "ready": op.ready_observation})
+    evidence.check("ops.data_preserved", "data still intact after reinstall", ops.data_checksums() == data_before,
+                   expected=f"{len(data_before)} files unchanged", observed=len(ops.data_checksums()))

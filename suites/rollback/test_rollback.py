@@ -1,0 +1,61 @@
+"""Does rollback finish within the SLO, and does it give back version N with its data and config?"""
+
+import statistics
+
+import pytest
+
+from ivv import deploy
+
+
+@pytest.mark.criterion("ops.rollback_time", "ops.data_preserved")
+def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
+    repeats = int(ivv_gates.setting("rollback.repeats", 3))
+    times, runs = [], []
+    for run in range(1, repeats + 1):
+        up, back, after = ops.upgrade_then_rollback(baseline)
+        runs.append({"run": run, "upgrade": up.as_dict(), "rollback": back.as_dict(), "after": after.summary()})
+        evidence.check("ops.rollback_time", f"run {run}: upgrade to {baseline.next_version} answers as it",
+                       up.succeeded and up.ready and after.upgraded_version == baseline.next_version,
+                       expected=baseline.next_version, observed=after.upgraded_version)
+        evidence.check("ops.rollback_time", f"run {run}: rollback to {baseline.version} answers as it",
+                       back.succeeded and back.ready and after.version == baseline.version,
+                       expected=baseline.version, observed=after.version)
+        evidence.check("ops.data_preserved", f"run {run}: data sha256 unchanged after upgrade and rollback",
+                       after.data == baseline.data, expected=f"{len(baseline.data)} files",
+                       observed=deploy.diff_checksums(baseline.data, after.data))
+        evidence.check("ops.data_preserved", f"run {run}: configuration restored to N's",
+                       deploy.is_empty_diff(after.config_diff), expected="no config file differs from N's",
+                       observed=after.config_diff)
+        evidence.check("ops.rollback_time", f"run {run}: no files of {baseline.next_version} remain",
+                       not after.residue, expected="install tree equal to N's", observed=after.residue)
+        if back.total_s is not None:
+            times.append(back.total_s)
+        else:
+            break
+    art = evidence.artifact("rollback-runs.json", ops.dump(runs))
+    if len(times) < repeats:
+        evidence.check("ops.rollback_time", f"all {repeats} rollbacks reached ready", False,
+                       expected=repeats, observed=len(times), artifacts=[art])
+        pytest.fail(f"only {len(times)} of {repeats} rollbacks reached ready")
+    evidence.measure("ops.rollback_time", f"worst rollback time of {repeats} (command to ready on N)",
+                     max(times), unit="s", artifacts=[art],
+                     details={"table": {"columns": ["statistic", "seconds"],
+                                        "rows": [["min", min(times)], ["median", statistics.median(times)],
+                                                 ["max", max(times)], ["runs", len(times)]]}},
+                     series={"name": "rollback time per run", "unit": "s", "values": times})
+
+
+@pytest.mark.criterion("ops.rollback_time", "ops.data_preserved")
+def test_broken_release_detected_and_rolled_back(evidence, ops, baseline):
+    result = ops.broken_upgrade(baseline)
+    art = evidence.artifact("broken-upgrade.json", ops.dump(result.as_dict()))
+    evidence.check("ops.rollback_time", "upgrade to a release that cannot start is detected as failed",
+                   result.detected, expected="upgrade exits non-zero or the service never becomes ready",
+                   observed=result.detection, artifacts=[art])
+    evidence.check("ops.rollback_time", f"service back on {baseline.version} after the failed upgrade",
+                   result.version == baseline.version, expected=baseline.version, observed=result.version)
+    evidence.measure("ops.rollback_time", "failed upgrade: time from failure detected to healthy on N",
+                     result.recovery_s, unit="s", artifacts=[art])
+    evidence.check("ops.data_preserved", "data sha256 unchanged after the failed upgrade",
+                   result.data == baseline.data, expected=f"{len(baseline.data)} files",
+                   observed=deploy.diff_checksums(baseline.data, result.data))
