@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ivv import endpoint
 from ivv.bundle import VERDICTS, new_run_id
 from ivv.errors import ConfigError, PrerequisiteError
 from ivv.gates import SHIPPED, GateSet
@@ -39,6 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--run-id", default=None, help="bundle name (default: UTC time + random suffix)")
     parser.add_argument("--templates", default=None, metavar="DIR", help="your own report templates")
     parser.add_argument("--secret", action="append", default=[], metavar="VALUE", help="value to redact (repeatable)")
+    endpoint.add_gate_options(parser)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after `--`: extra pytest arguments")
     parser.set_defaults(func=run)
     return parser
@@ -60,6 +62,7 @@ def suite_paths(selection: str | None, root: Path = SUITES_DIR) -> list[str]:
 
 def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
     """The pytest command line for this gate run (extended by other options as the harness grows)."""
+    args = endpoint.prepare_gate(args, run_id)
     out = suite_paths(args.suites, Path(args.suites_dir))
     for gate in args.gate or SHIPPED:
         out += ["--ivv-gate", gate]

@@ -138,7 +138,7 @@ def privilege_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
             transcript.describe(credential, tokens.describe(credential, label))
             mark = transcript.mark()
             transcript.note(f"probe: {what} on higher-role methods")
-            with surface.connect(low[:6], transcript) as conn:
+            with surface.connect(low, transcript) as conn:
                 login = conn.call(surface.auth_method, {surface.auth_param: credential})
                 replies = {m: conn.call(m) for _, m in targets}
             if not login.succeeded:

@@ -28,7 +28,7 @@ def isolation_probe(surface: Surface, transcript: Transcript) -> Finding | Undec
     mark = transcript.mark()
     transcript.note(f"probe: session isolation ({top}, {low}, anonymous connections interleaved)")
     leaks: list[str] = []
-    with surface.connect(top[:5], transcript) as high, surface.connect(low[:5], transcript) as mid, \
+    with surface.connect(top, transcript) as high, surface.connect(low, transcript) as mid, \
             surface.connect("anon", transcript) as anon:
         high_login = high.call(surface.auth_method, {surface.auth_param: admin_token})
         if anon.call(low_method).succeeded:
