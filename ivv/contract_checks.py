@@ -73,6 +73,27 @@ def transcript(rows: list[Row]) -> str:
     return "\n".join(r.transcript() for r in rows)
 
 
+def record_matrix(evidence, criterion: str, title: str, rows: list[Row], table: dict, artifact_name: str,
+                  transcript: str) -> list[Row]:
+    """One summary check carrying the table, plus one check per failing row with its exchange."""
+    art = evidence.artifact(artifact_name, transcript)
+    failed = [r for r in rows if not r.passed]
+    evidence.check(criterion, title, bool(rows) and not failed, expected=f"{len(rows)}/{len(rows)} rows PASS",
+                   observed=f"{len(rows) - len(failed)}/{len(rows)} rows PASS", artifacts=[art],
+                   details={"table": {"title": title, **table}})
+    for row in failed:
+        evidence.check(criterion, f"{title}: {row.name}", False, expected=row.expected, observed=row.observed,
+                       artifacts=[art], details={"exchanges": [_short(e) for e in row.exchanges], **row.extra})
+    return failed
+
+
+def _short(exchange: dict, limit: int = 2000) -> dict:
+    """Exchanges in evidence details stay readable; the artifact keeps the full frames."""
+    def cut(text: str) -> str:
+        return text if len(text) <= limit else text[:limit] + f"... ({len(text)} chars; full frame in the artifact)"
+    return {**exchange, "sent": cut(exchange.get("sent", "")), "received": [cut(r) for r in exchange.get("received", [])]}
+
+
 # -- observations for drift -------------------------------------------------------------------------
 @dataclass
 class Observed:
@@ -740,8 +761,9 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
                          notification: str, wait: float = 5.0, role: str | None = None) -> NotificationResult:
     """Call ``trigger`` (then ``untrigger``) and time each ``notification`` from the reply to its arrival.
 
-    The event is the state change the call makes; the server's reply marks it, so latency is measured
-    from the reply (and from the request, whichever is later) to the notification frame.
+    The event is the state change the call makes, which happens between the request and the reply;
+    latency is measured from the reply to the notification frame (0 when the notification came first),
+    and the time since the request (an upper bound) is kept in the row's details.
     """
     contract = probe.contract
     role = role or contract.least_role(trigger) or contract.roles[-1]
@@ -762,6 +784,7 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
                                 False, [resp.exchange.as_dict()]))
                 continue
             latency = max(0.0, got["monotonic"] - t_reply) * 1000
+            upper = (got["monotonic"] - t_sent) * 1000  # the event happened after the request was sent
             lat.append(latency)
             params_seen = got["frame"].get("params")
             if isinstance(params_seen, dict):
@@ -771,7 +794,8 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
                             f"{latency:.1f} ms after the reply; " + ("valid" if not errs else "; ".join(map(str, errs[:3]))),
                             not errs, [resp.exchange.as_dict(), {"sent": "", "received": [json.dumps(got["frame"])],
                                                                  "outcome": "notification", "elapsed_ms": round(latency, 3)}],
-                            {"latency_ms": latency}))
+                            {"latency_ms": latency, "since_request_ms": round(upper, 3),
+                             "before_reply": got["monotonic"] < t_reply}))
     return NotificationResult(rows, lat)
 
 

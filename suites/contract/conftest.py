@@ -1,0 +1,13 @@
+"""Contract suite: the stack's JSON-RPC API checked against its OpenRPC contract.
+
+Thin on purpose: the checks live in ivv.contract_checks / ivv.contract_fuzz, the endpoint, credentials
+and probe come from fixtures/rpc.py, budgets and thresholds from the gate (`contract.*` settings).
+"""
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def contract_setting(ivv_gates):
+    """`contract_setting("fuzz_examples", 50)`: a `contract.*` gate setting."""
+    return lambda key, default: ivv_gates.setting(f"contract.{key}", default)

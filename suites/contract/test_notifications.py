@@ -1,0 +1,32 @@
+"""Notifications: start and stop a recording; `recording_status_update` arrives with the documented schema
+within the published latency (threshold from the gate)."""
+
+import pytest
+
+from ivv.contract_checks import notification_latency, record_matrix, table, transcript, valid_params
+
+CRITERION = "contract.notifications"
+
+
+@pytest.mark.criterion(CRITERION)
+def test_recording_notifications(contract_probe, evidence, contract_setting, ivv_gates):
+    contract = contract_probe.contract
+    trigger = contract_setting("notification_trigger", "start_recording")
+    untrigger = contract_setting("notification_untrigger", "stop_recording")
+    name = contract_setting("notification", "recording_status_update")
+    if trigger not in contract.methods or name not in contract.notifications:
+        pytest.skip(f"the contract has no {trigger} / {name} notification")
+    params = valid_params(contract.method(trigger), contract_probe.observed)
+    with contract_probe.role_session(contract.roles[-1]) as cli:  # a recording left over must not block this
+        cli.call(untrigger, params)
+    result = notification_latency(contract_probe, trigger=trigger, params=params, untrigger=untrigger,
+                                  notification=name, wait=float(contract_setting("notification_wait_s", 5)))
+    failed = record_matrix(evidence, CRITERION, f"{name} notifications", result.rows, table(result.rows),
+                           "notification-exchanges.txt", transcript(result.rows))
+    threshold = None if ivv_gates.get(CRITERION) is not None and ivv_gates.get(CRITERION).threshold \
+        else {"op": "<=", "value": float(contract_setting("notification_latency_ms", 20)), "unit": "ms"}
+    worst = max(result.latencies_ms) if len(result.latencies_ms) == len(result.rows) and result.rows else None
+    evidence.measure(CRITERION, f"worst {name} latency after the triggering reply", worst, unit="ms",
+                     threshold=threshold, details={"rows": [r.extra for r in result.rows]}, series={"values": result.latencies_ms, "unit": "ms",
+                                                  "label": f"{trigger}/{untrigger}"})
+    assert not failed and worst is not None, "; ".join(f"{r.name}: {r.observed}" for r in failed)
