@@ -52,6 +52,7 @@ class IvvState:
     waiver_files: list
     bundle: bundle_lib.Bundle | None = None
     verdicts: dict | None = None
+    stopped_by: str | None = None
     report_paths: dict = field(default_factory=dict)
 
     def ensure_bundle(self) -> bundle_lib.Bundle:
@@ -147,17 +148,39 @@ def evidence(request: pytest.FixtureRequest) -> Recorder:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
+    _redact_report(report)
     message = None
     if call.excinfo is not None:
         message = call.excinfo.exconly()
         failed_check = call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
     else:
         failed_check = False
+    recorder = item.stash.get(RECORDER, None)
+    failing = [r for r in recorder.records if r.verdict == FAIL] if recorder is not None else []
+    if call.when == "call" and report.passed and failing:
+        # Evidence said FAIL: junit and the pytest-html page must not show this test as passed.
+        report.outcome = "failed"
+        report.longrepr = "ivv evidence FAIL: " + "; ".join(
+            f"{r.criterion} {r.name}: {r.value!r}{' ' + r.unit if r.unit else ''} "
+            f"(required {(r.threshold or {}).get('text', 'a passing check')})" for r in failing)
+        failed_check, message = "evidence", report.longrepr
     if report.skipped:
         longrepr = report.longrepr
         message = getattr(report, "wasxfail", None) or (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr))
         message = message.removeprefix("Skipped: ")
     item.stash.setdefault(REPORTS, {})[call.when] = (report.outcome, message, failed_check, report.duration)
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """Mask registered secrets in a failure report and captured output before any writer sees them."""
+    if not redact.secrets():
+        return
+    report.sections = [(title, redact.redact(content)) for title, content in report.sections]
+    if report.failed and report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = redact.redact(text)
+        if cleaned != text:
+            report.longrepr = cleaned
 
 
 def _outcome(phases: dict) -> tuple[str, str | None, bool]:
@@ -193,6 +216,8 @@ def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str
             recorder.gap(cid, f"test skipped: {message}", started=started)
         elif outcome == "error":
             recorder.gap(cid, f"test errored ({message})", started=started)
+        elif outcome == "failed" and by_assertion == "evidence":
+            pass  # the FAIL records are already in the journal
         elif outcome == "failed" and (by_assertion or own):
             what = "test assertion failed" if by_assertion else "test failed after measuring"
             recorder.check(cid, what, False, expected="the test passes", observed=message, started=started)
@@ -200,10 +225,33 @@ def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str
             recorder.gap(cid, f"test errored before measuring ({message})", started=started)
         elif not own:
             recorder.gap(cid, "the test passed but recorded no evidence for it", started=started)
+    _stop_if_required(item, recorder, criteria)
     duration = sum(phase[3] or 0 for phase in item.stash.get(REPORTS, {}).values())
     bundle.journal.append("test", None, item.nodeid, value=outcome, test=item.nodeid, suite=_suite_of(item),
                           start=started, target=getattr(item, "ivv_target_name", "local"),
                           details={"criteria": criteria, "duration_s": round(duration, 3), "message": message or None})
+
+
+def _stop_if_required(item: pytest.Item, recorder: Recorder, criteria: list[str]) -> None:
+    """A gate criterion with `stop_on_fail` that is not PASS stops the run: later checks would be meaningless."""
+    state = _state(item.config)
+    for cid in criteria:
+        crit = state.gates.get(cid) if state.gates else None
+        if crit is None or not crit.stop_on_fail:
+            continue
+        if any(r.verdict != PASS for r in recorder.recorded(cid)):
+            state.stopped_by = cid
+            item.session.shouldstop = f"ivv: {cid} is not PASS and its gate says stop_on_fail"
+            return
+
+
+def _record_stopped(state: IvvState) -> None:
+    """After a stop, every gate criterion nothing was recorded for gets a gap naming the cause."""
+    recorded = {r.criterion for r in state.bundle.journal.records}
+    recorder = state.bundle.recorder()
+    for crit in state.gates.criteria:
+        if crit.id not in recorded:
+            recorder.gap(crit.id, f"not run: the run stopped because {state.stopped_by} did not pass (stop_on_fail)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -228,6 +276,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     from ivv import report  # imported late: matplotlib is only needed when a bundle exists
 
     bundle = state.bundle
+    if state.stopped_by:
+        _record_stopped(state)
     bundle.finish()
     state.verdicts, state.report_paths = report.render_bundle(
         bundle.path, templates=session.config.getoption("ivv_templates"))

@@ -152,4 +152,35 @@ def test_demo_suite_proceeds_and_fails_when_the_threshold_is_not_met(tmp_path):
     verdicts = json.loads((tmp_path / "bad" / "verdicts.json").read_text())
     assert verdicts["criteria"]["demo.latency"]["verdict"] == "FAIL"
     assert verdicts["decision"] == "HOLD"
-    assert bad.returncode == 0  # pytest itself passed: the gate decision is in verdicts.json
+    assert bad.returncode == 1  # a FAIL measurement fails the pytest test too (junit, pytest-html agree)
+    assert "ivv evidence FAIL: demo.latency" in (tmp_path / "bad" / "junit.xml").read_text()
+
+
+STOP_GATE = """
+gate: {id: stop, title: Stop on fail}
+criteria:
+  - {id: s.deploy, title: Deploy, requirement: installs, mandatory: true, suite: deployment, stop_on_fail: true}
+  - {id: s.later, title: Later, requirement: needs the deployment, mandatory: true, suite: health}
+"""
+
+
+def test_stop_on_fail_stops_the_run_and_names_the_cause(tmp_path):
+    (tmp_path / "gate.yaml").write_text(STOP_GATE)
+    (tmp_path / "test_stop.py").write_text(textwrap.dedent('''
+        import pytest
+
+        @pytest.mark.criterion("s.deploy")
+        def test_deploy(evidence):
+            evidence.measure("s.deploy", "install time", 900, unit="s", threshold="<= 600 s")
+
+        @pytest.mark.criterion("s.later")
+        def test_later(evidence):
+            evidence.check("s.later", "would pass", True)
+    '''))
+    result = run_pytest(["test_stop.py", "--ivv-gate", "gate.yaml", "--ivv-run-id", "st", "--ivv-reports", "out"],
+                        tmp_path)
+    verdicts = json.loads((tmp_path / "out" / "st" / "verdicts.json").read_text())
+    assert verdicts["criteria"]["s.deploy"]["verdict"] == "FAIL"
+    later = verdicts["criteria"]["s.later"]
+    assert later["verdict"] == "NOT VERIFIED" and "stopped because s.deploy did not pass" in later["reason"]
+    assert "1 failed" in result.stdout and "test_later" not in (tmp_path / "out" / "st" / "junit.xml").read_text()
