@@ -267,3 +267,293 @@ def start_local(profile: Profile, workdir: Path, faults: dict | None = None, rea
         stack.stop()
         raise
     return stack
+
+
+# -- release archives ------------------------------------------------------------------------------
+FIXED_MTIME = 1_700_000_000  # 2023-11-14; used unless SOURCE_DATE_EPOCH says otherwise
+WHEEL_TARGET = ["--only-binary=:all:", "--implementation", "cp", "--python-version", "3.11", "--abi", "cp311",
+                "--abi", "abi3", "--abi", "none", "--platform", "manylinux2014_x86_64",
+                "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
+                "--platform", "any"]
+RELEASE_PARTS = ("src", "config", "scripts", "systemd", "logrotate", "bin", "README.md", "requirements.txt")
+
+
+def stack_dir(profile: Profile) -> Path:
+    return profile.path.parent
+
+
+def release_manifests(profile: Profile) -> dict[str, dict]:
+    """version -> release manifest (releases/<version>.yaml of the stack)."""
+    manifests = {}
+    for path in sorted((stack_dir(profile) / "releases").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        if "version" not in data:
+            raise ProfileError(f"{path}: release manifest has no `version`")
+        manifests[str(data["version"])] = data
+    return manifests
+
+
+def wheelhouse(requirements: Path, cache_root: Path) -> list[Path]:
+    """The wheels of `requirements` for the device (CPython 3.11, manylinux x86_64), downloaded once.
+
+    The cache folder is keyed by the requirements file's sha256, so the same pins always give the same
+    wheel files (and the same archive bytes) without asking the registry again.
+    """
+    import hashlib
+    key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    cache = cache_root / key
+    done = cache / ".complete"
+    if not done.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+               *WHEEL_TARGET, "-r", str(requirements), "-d", str(cache)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise TargetError(f"pip download for {requirements} failed: {proc.stderr.strip()[-800:]}")
+        done.write_text("ok\n")
+    wheels = sorted(cache.glob("*.whl"))
+    if not wheels:
+        raise TargetError(f"wheelhouse {cache} is empty")
+    return wheels
+
+
+def _release_files(profile: Profile, version: str, manifest: dict, wheels: list[Path]) -> dict[str, tuple[bytes, int]]:
+    """archive path -> (bytes, mode) of one release."""
+    root = stack_dir(profile)
+    top = f"{profile.name}-{version}"
+    files: dict[str, tuple[bytes, int]] = {}
+    for part in RELEASE_PARTS:
+        base = root / part
+        paths = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file())
+        for path in paths:
+            rel = path.relative_to(root).as_posix()
+            if "__pycache__" in rel or rel.endswith((".pyc", "VERSION")):
+                continue
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            files[f"{top}/{rel}"] = (path.read_bytes(), mode)
+    stamp = f"{version}\n".encode()
+    files[f"{top}/VERSION"] = (stamp, 0o644)
+    files[f"{top}/src/camera_service/VERSION"] = (stamp, 0o644)
+    release_config = manifest.get("config") or {}
+    header = f"# Release {version}: keys that differ from base.yaml (from releases/{version}.yaml).\n"
+    files[f"{top}/config/release.yaml"] = ((header + yaml.safe_dump(release_config, sort_keys=True)).encode(), 0o644)
+    for wheel in wheels:
+        files[f"{top}/wheelhouse/{wheel.name}"] = (wheel.read_bytes(), 0o644)
+    import hashlib
+    sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name.split('/', 1)[1]}\n"
+                   for name, (data, _) in sorted(files.items()))
+    files[f"{top}/SHA256SUMS"] = (sums.encode(), 0o644)
+    return files
+
+
+def write_archive(files: dict[str, tuple[bytes, int]], out: Path, mtime: int) -> None:
+    """A tar.gz whose bytes depend only on `files`: sorted members, fixed owner, mode and times."""
+    import gzip
+    import io
+    import tarfile
+    dirs = sorted({"/".join(name.split("/")[:i]) for name in files for i in range(1, name.count("/") + 1)})
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for name in sorted(set(dirs) | set(files)):
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = mtime, 0, 0, "root", "root"
+            if name in files:
+                data, info.mode = files[name]
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                tar.addfile(info)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
+        gz.write(buffer.getvalue())
+    tmp.replace(out)
+
+
+@dataclass
+class BuiltRelease:
+    version: str
+    path: Path
+    sha256: str
+    size: int
+
+
+def build_releases(profile: Profile, versions: list[str] | None = None, out_dir: Path | None = None,
+                   wheel_cache: Path | None = None) -> list[BuiltRelease]:
+    """Build the release archives of `versions` (default: every manifest) reproducibly."""
+    import hashlib
+    manifests = release_manifests(profile)
+    versions = versions or list(manifests)
+    unknown = [v for v in versions if v not in manifests]
+    if unknown:
+        raise ProfileError(f"no release manifest for {', '.join(unknown)} in {stack_dir(profile) / 'releases'} "
+                           f"(known: {', '.join(manifests)})")
+    out_dir = Path(out_dir) if out_dir else (profile.archive("0").parent if profile.deployment
+                                             else stack_dir(profile) / "build")
+    wheel_cache = Path(wheel_cache) if wheel_cache else out_dir.parent / "wheelhouse"
+    wheels = wheelhouse(stack_dir(profile) / "requirements.txt", wheel_cache)
+    mtime = int(os.environ.get("SOURCE_DATE_EPOCH", FIXED_MTIME))
+    built = []
+    for version in versions:
+        path = profile.archive(version) if profile.deployment else out_dir / f"{profile.name}-{version}.tar.gz"
+        if out_dir != path.parent:
+            path = out_dir / path.name
+        write_archive(_release_files(profile, version, manifests[version], wheels), path, mtime)
+        data = path.read_bytes()
+        built.append(BuiltRelease(version, path, hashlib.sha256(data).hexdigest(), len(data)))
+    (out_dir / "SHA256SUMS").write_text("".join(f"{b.sha256}  {b.path.name}\n" for b in sorted(
+        built, key=lambda b: b.path.name)))
+    return built
+
+
+# -- a stack deployed on a device ------------------------------------------------------------------
+@dataclass
+class DeviceStack:
+    """The stack on a target with a shell (virtual or real device), driven by the profile's commands.
+
+    Ports are reached through `target.address(port)` (a forwarded port on the virtual device).
+    Credentials are read from the device (the secrets file, over the target's shell with sudo) and
+    API keys are minted there with the profile's command; all are registered for redaction at once.
+    """
+
+    target: object
+    profile: Profile
+    environment: str
+    _keys_for: str | None = field(default=None, repr=False)
+    _api_keys: dict = field(default_factory=dict, repr=False)
+    _revoked: str | None = field(default=None, repr=False)
+
+    def _addr(self, port: int) -> tuple[str, int]:
+        return self.target.address(port)
+
+    @property
+    def rpc_url(self) -> str:
+        host, port = self._addr(self.profile.rpc["port"])
+        return self.profile.rpc_url(host, port, self.environment)
+
+    def health_url(self, name: str = "ready") -> str:
+        host, port = self._addr(self.profile.health["port"])
+        return self.profile.health_url(name, host, port)
+
+    @property
+    def files_base(self) -> str:
+        host, port = self._addr(self.profile.rpc["port"])
+        return self.profile.files_base(host, port, self.environment)
+
+    @property
+    def data_dirs(self) -> list[str]:
+        return self.profile.data_dirs
+
+    def run(self, command: str, timeout: float = 300):
+        return self.target.run(command, timeout=timeout)
+
+    # -- operations ----------------------------------------------------------------------------
+    def upload(self, version: str) -> None:
+        archive = self.profile.archive(version)
+        if not archive.exists():
+            raise ProfileError(f"release archive {archive} is missing; run `ivv stack build` first")
+        remote = self.profile.upload_path(version)
+        if remote:
+            self.target.put(archive, remote)
+
+    def commands(self, operation: str, version: str | None = None) -> list[str]:
+        values = {"version": version or "", "environment": self.environment}
+        return [render(c, values, where=f"{self.profile.path} deployment.{operation}")
+                for c in self.profile.commands(operation)]
+
+    def operation(self, operation: str, version: str | None = None, timeout: float = 300) -> list:
+        """Run one operation's commands in order; stops at the first failing one. Returns the results."""
+        if version and operation in ("install", "upgrade"):
+            self.upload(version)
+        results = []
+        for command in self.commands(operation, version):
+            result = self.run(command, timeout)
+            results.append(result)
+            if result.exit_status != 0:
+                break
+        return results
+
+    def installed_version(self) -> str | None:
+        command = (self.profile.deployment or {}).get("version_command")
+        if not command:
+            return None
+        result = self.run(command, 30)
+        return result.stdout.strip() if result.exit_status == 0 else None
+
+    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
+        try:
+            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
+            return answer.status_code, answer.json()
+        except (requests.RequestException, ValueError):
+            return None, None
+
+    def wait_ready(self, timeout: float = 90.0) -> float:
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            code, body = self.ready()
+            if code == 200 and body and body.get("status") == "ready":
+                return time.monotonic() - started
+            time.sleep(0.5)
+        code, body = self.ready()
+        raise TargetError(f"{self.target.name}: stack not ready after {timeout:.0f} s (last: {code} {body})")
+
+    # -- dependencies and faults ---------------------------------------------------------------
+    def stop_media(self) -> None:
+        self.run(self.profile.media["stop"], 60)
+
+    def start_media(self) -> None:
+        self.run(self.profile.media["start"], 60)
+
+    def set_faults(self, knobs: dict) -> None:
+        """Write the faults file and apply it (restart). An empty dict clears every knob."""
+        faults = self.profile.faults
+        if faults is None:
+            raise ProfileError(f"{self.profile.path}: no `faults` section")
+        if not knobs:
+            self.run(faults.get("clear") or f"sudo rm -f {faults['file']} && {faults['apply']}", 120)
+            return
+        text = self.profile.fault_file_text(knobs)
+        self.run(f"printf %s {shlex.quote(text)} | sudo tee {shlex.quote(faults['file'])} >/dev/null && "
+                 f"sudo chmod 0640 {shlex.quote(faults['file'])} && {faults['apply']}", 120)
+
+    # -- credentials ---------------------------------------------------------------------------
+    def jwt_secret(self) -> str:
+        spec = self.profile.auth.get("credentials", {}).get("jwt_secret")
+        if not spec:
+            raise ProfileError(f"{self.profile.path}: auth.credentials.jwt_secret is not given")
+        result = self.run(f"sudo cat {shlex.quote(spec['file'])}", 30)
+        for line in result.stdout.splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() == spec["key"]:
+                secret = value.strip().strip("'\"")
+                redact.register(secret)
+                return secret
+        raise TargetError(f"{self.target.name}: {spec['key']} not found in {spec['file']} "
+                          f"(exit {result.exit_status}; is the stack installed?)")
+
+    def _mint_key(self, role: str) -> dict:
+        command = render(self.profile.auth["credentials"]["api_key_add"], {"role": role},
+                         where="profile auth.credentials.api_key_add")
+        result = self.run(command, 60)
+        try:
+            entry = json.loads(result.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError) as exc:
+            raise TargetError(f"{self.target.name}: api_key_add for {role} failed (exit {result.exit_status})") from exc
+        redact.register(entry["key"])
+        return entry
+
+    def credentials(self):
+        """ivv.auth.Credentials: the device's JWT secret and API keys minted for this run."""
+        from ivv.auth import Credentials
+        secret = self.jwt_secret()
+        creds = self.profile.auth.get("credentials", {})
+        if creds.get("api_key_add") and self._keys_for != secret:
+            self._api_keys = {role: self._mint_key(role)["key"] for role in ROLES}
+            revoked = self._mint_key("admin")
+            if creds.get("api_key_revoke"):
+                self.run(render(creds["api_key_revoke"], {"id": revoked["id"]},
+                                where="profile auth.credentials.api_key_revoke"), 60)
+                self._revoked = revoked["key"]
+            self._keys_for = secret
+        return Credentials(secret, dict(self._api_keys), self._revoked)

@@ -1,4 +1,4 @@
-"""Configuration: base.yaml, then the environment overlay, then an optional site overlay, then faults.
+"""Configuration: base.yaml, the release's release.yaml, the environment overlay, site overlays, faults.
 
 Later files win key by key (deep merge). Fault knobs may also come from the environment as
 CAMERA_SERVICE_FAULT_<NAME> (the systemd unit reads them from faults.env), so a test can set a knob
@@ -55,9 +55,9 @@ def load(config_dir: Path, environment: str, overlays: list[Path] = (), environ=
         raise ConfigError(f"environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}")
     config_dir = Path(config_dir)
     config = _read_yaml(config_dir / "base.yaml")
-    env_file = config_dir / f"{environment}.yaml"
-    if env_file.exists():
-        config = deep_merge(config, _read_yaml(env_file))
+    for optional in (config_dir / "release.yaml", config_dir / f"{environment}.yaml"):
+        if optional.exists():
+            config = deep_merge(config, _read_yaml(optional))
     for overlay in overlays:
         config = deep_merge(config, _read_yaml(Path(overlay)))
     environ = os.environ if environ is None else environ

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Install this release of camera-service: users, files, config, units; then wait until it answers.
+# Usage: sudo ./install.sh [--env development|staging|production] [--version V]
+# Idempotent: running it again re-installs the same release and keeps secrets, API keys and data.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+environment=development
+version=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --env|--environment) environment="${2:?--env needs a value}"; shift 2;;
+        --version) version="${2:?--version needs a value}"; shift 2;;
+        -h|--help) sed -n '2,4p' "$0"; exit 0;;
+        *) die "unknown argument '$1' (see --help)" 2;;
+    esac
+done
+need_root
+check_environment "$environment"
+release=$(release_root)
+actual=$(release_version "$release")
+[ -z "$version" ] || [ "$version" = "$actual" ] || die "this is release $actual, not $version" 2
+check_prerequisites
+
+say "installing camera-service $actual ($environment)"
+ensure_users
+ensure_dirs
+place_release "$release" "$actual"
+install_config "$RELEASES_DIR/$actual" "$environment"
+switch_current "$actual"
+install_units "$RELEASES_DIR/$actual" "$environment"
+restart_units
+wait_healthy "$actual" || die "camera-service $actual was installed but does not answer; see journalctl -u camera-service"
+say "installed camera-service $actual"
