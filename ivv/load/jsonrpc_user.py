@@ -33,6 +33,7 @@ from ivv.load.spec import LoadSpec
 REQUEST_TYPE = "WS"
 RECONNECT_INTERVAL_S = 0.5
 MAX_IN_FLIGHT = 10_000
+SPIN_S = 0.002
 
 
 class RpcError(Exception):
@@ -323,15 +324,23 @@ class OpenModelUser(JsonRpcUser):
             due = t_start + k * interval
             if due + wall_offset >= self.end_at:
                 break
-            delay = due - time.perf_counter()
-            if delay > 0:
-                gevent.sleep(delay)
+            wait_until(due)
             lag_ms = max(0.0, (time.perf_counter() - due) * 1000.0)
             if not self.rpc.connected:
                 self.connect()
             method = self.pick()
             self.rpc.send(method, self.params[method], due, due + wall_offset, lag_ms=lag_ms)
         self.idle()
+
+
+def wait_until(due: float) -> None:
+    """Sleep until `due` (perf_counter). The event loop's timers wake up to a millisecond late (epoll has
+    ms resolution), which the open model would count as latency: sleep to just before, then yield."""
+    delay = due - time.perf_counter() - SPIN_S
+    if delay > 0:
+        gevent.sleep(delay)
+    while time.perf_counter() < due:
+        gevent.sleep(0)
 
 
 def make_user_class(spec: LoadSpec, token: str | None) -> type[JsonRpcUser]:

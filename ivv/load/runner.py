@@ -47,14 +47,15 @@ def run_local(spec: LoadSpec, token: str | None, out_dir: Path) -> dict:
     recorder = Recorder(env)
     runner = env.create_local_runner()
     writer = start_csv(env, out_dir)
-    started = time.time()
+    started, cpu0 = time.time(), time.process_time()
     user.end_at = started + spec.duration_s
     runner.start(spec.users, spawn_rate=spec.spawn_rate)
     gevent.sleep(max(0.0, user.end_at - time.time()))
     wait_for_drain(spec.timeout_s)
-    ended = time.time()
+    ended, cpu_s = time.time(), time.process_time() - cpu0
     runner.quit()
-    return finish(env, spec, recorder, started, ended, out_dir, writer, workers=0)
+    return finish(env, spec, recorder, started, ended, out_dir, writer, workers=0,
+                  extra={"generator_cpu_s": cpu_s})
 
 
 def start_csv(env: Environment, out_dir: Path) -> tuple[StatsCSVFileWriter, list]:

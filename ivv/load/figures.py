@@ -1,0 +1,115 @@
+"""The gate's performance figures from one load outcome: criterion id -> value, unit, how it was got.
+
+One place maps a run onto the criteria, so the suite, `ivv load` and the self-tests decide the same
+numbers the same way. Pure: no Locust, no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ivv.thresholds import Threshold
+
+LATENCY = ("perf.avg_response_ms", "perf.p95_ms")
+LOAD = ("perf.avg_response_ms", "perf.p95_ms", "perf.throughput", "perf.error_rate", "perf.connection_stability")
+MEMORY = ("perf.memory_mb",)
+GROWTH = ("perf.memory_growth",)
+TITLES = {
+    "perf.avg_response_ms": "Average response time", "perf.p95_ms": "P95 response time",
+    "perf.throughput": "Throughput", "perf.memory_mb": "Memory usage (peak RSS)", "perf.error_rate": "Error rate",
+    "perf.connection_stability": "Connection stability", "perf.memory_growth": "Memory growth",
+}
+
+
+@dataclass
+class Figure:
+    criterion: str
+    name: str
+    value: float | None
+    unit: str
+    details: dict = field(default_factory=dict)
+    series: dict | None = None
+
+
+def _series(xs: list, values: list, unit: str, label: str) -> dict:
+    """A plot series for the report, leaving out seconds with no value (x and values stay aligned)."""
+    pairs = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+    return {"x": [p[0] for p in pairs], "values": [p[1] for p in pairs], "unit": unit, "label": label,
+            "x_label": "s since start"}
+
+
+def _shape(result: dict) -> str:
+    spec = result["spec"]
+    if result["model"] == "open":
+        shape = f"open model {spec['arrival_rate_per_s']:g} req/s over {spec['users']} connections"
+    else:
+        shape = f"closed model {spec['users']} users"
+    workers = f", {result['workers']} Locust workers" if result.get("workers") else ""
+    return f"{shape}, {spec['duration_s']:g} s{workers}"
+
+
+def load_figures(result: dict) -> list[Figure]:
+    """Latency, throughput, errors and stability of one run (result.json of the load process)."""
+    s, series = result["summary"], result["series"]
+    lat = s["latency"]
+    shape = _shape(result)
+    t = series["t_s"]
+    common = {"shape": shape, "requests": s["requests"], "window_s": round(s["window_s"], 3),
+              "percentiles_ms": {k: v for k, v in lat.items() if k.startswith("p") or k == "max_ms"},
+              "locust": result.get("locust"), "errors": s["errors"], "error_examples": s["error_examples"][:5]}
+    if result["model"] == "open":
+        common["send_lag_p99_ms"] = s["send_lag"].get("p99_ms")
+    per_second_error_pct = [round(100.0 * e / r, 3) if r else (100.0 if e else 0.0)
+                            for e, r in zip(series["errors"], series["requests"], strict=True)]
+    return [
+        Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})", lat.get("avg_ms"),
+               "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),
+        Figure("perf.p95_ms", f"p95 latency, HDR histogram of every call ({shape})", lat.get("p95_ms"), "ms",
+               common, _series(t, series["p95_ms"], "ms", "p95 per second")),
+        Figure("perf.throughput", f"successful replies per second ({shape})", s["throughput_rps"], "req/s",
+               {**common, "offered_rps": s["offered_rps"], "ok": s["ok"]},
+               _series(t, series["requests"], "req/s", "replies per second")),
+        Figure("perf.error_rate", f"failed calls / all calls ({s['failed']} of {s['requests']}; {shape})",
+               100.0 * s["error_rate"], "%", {**common, "not_sent": s["not_sent"]},
+               _series(t, per_second_error_pct, "%", "failed calls per second")),
+        Figure("perf.connection_stability",
+               f"connections kept / opened ({s['connections']['kept']} of {s['connections']['opened']}; {shape})",
+               100.0 * s["connections"]["ratio"], "%", {**common, "connections": s["connections"],
+                                                       "setup": s["setup"]}),
+    ]
+
+
+def memory_figures(fit: dict, samples: list[dict], shape: str, growth: bool = True, peak: bool = True) -> list[Figure]:
+    """Peak RSS and the least-squares growth slope of the service during a run."""
+    rss = _series([s["t_s"] for s in samples], [s["rss_mb"] for s in samples], "MB", "service RSS")
+    details = {k: fit.get(k) for k in ("process", "pids", "samples", "interval_s", "warmup_s", "window_s",
+                                        "steady_mb", "peak_mb", "slope_mb_per_min", "missing")}
+    details["shape"] = shape
+    out = []
+    if peak:
+        out.append(Figure("perf.memory_mb", f"peak RSS of {fit.get('process')} under load ({shape})",
+                          fit.get("peak_mb"), "MB", details, rss))
+    if growth:
+        out.append(Figure("perf.memory_growth",
+                          f"RSS growth, least squares over the steady window ({shape})",
+                          fit.get("slope_mb_per_min"), "MB/min", details, rss))
+    return out
+
+
+def verdict(figure: Figure, threshold: Threshold | None) -> str:
+    if figure.value is None:
+        return "NOT VERIFIED"
+    if threshold is None:
+        return "NO THRESHOLD"
+    return "PASS" if threshold.check(figure.value, figure.unit) else "FAIL"
+
+
+def table(figures: list[Figure], thresholds: dict[str, Threshold | None]) -> dict:
+    """The seeds' performance table (metric, target, measured, verdict), measured."""
+    rows = []
+    for f in figures:
+        limit = thresholds.get(f.criterion)
+        measured = "not measured" if f.value is None else f"{f.value:.2f} {f.unit}"
+        rows.append([TITLES.get(f.criterion, f.criterion), limit.text if limit else "-", measured, verdict(f, limit)])
+    return {"title": "Performance under load (measured)", "columns": ["Metric", "Target", "Measured", "Verdict"],
+            "rows": rows}
