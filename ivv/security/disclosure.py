@@ -71,23 +71,32 @@ def disclosure_probe(surface: Surface, transcript: Transcript) -> Finding:
     mark = transcript.mark()
     transcript.note("probe: malformed frames, hostile params and bad logins; error texts scanned")
     replies = []
-    with surface.connect("anon", transcript) as conn:
+    opened = []
+
+    def fresh(name: str, token: str | None = None):
+        conn = surface.connect(name, transcript)
+        opened.append(conn)
+        if token:
+            conn.call(surface.auth_method, {surface.auth_param: token})
+        return conn
+
+    top = surface.token(surface.roles[-1])
+    expired = creds.expired(surface.roles[-1])
+    transcript.describe(top, tokens.describe(top, f"valid {surface.roles[-1]} credential"))
+    transcript.describe(expired, tokens.describe(expired, "expired"))
+    try:
+        conn = fresh("anon")
         for what, frame, _ in provocations(surface):
             replies.append((what, conn.send_raw(frame)))
-            if not conn.open:
-                conn = surface.connect("anon", transcript)
-        expired = creds.expired(surface.roles[-1])
-        transcript.describe(expired, tokens.describe(expired, "expired"))
+            conn = conn if conn.open else fresh("anon")
         replies.append(("expired login", conn.call(surface.auth_method, {surface.auth_param: expired})))
-    top = surface.token(surface.roles[-1])
-    transcript.describe(top, tokens.describe(top, f"valid {surface.roles[-1]} credential"))
-    with surface.connect("admin", transcript) as conn:
-        conn.call(surface.auth_method, {surface.auth_param: top})
+        conn = fresh("admin", top)
         for method, params in hostile_params(surface):
             replies.append((f"{method} with hostile params", conn.call(method, params)))
-            if not conn.open:
-                conn = surface.connect("admin", transcript)
-                conn.call(surface.auth_method, {surface.auth_param: top})
+            conn = conn if conn.open else fresh("admin", top)
+    finally:
+        for each in opened:
+            each.close()
     problems = []
     for what, reply in replies:
         if reply.error is None:
