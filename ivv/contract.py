@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from jsonschema import Draft202012Validator
 from ivv.errors import ContractError
 
 DEFAULT_ROLES = ("viewer", "operator", "admin")
+_MISSING = re.compile(r"^'(.+)' is a required property$")
 STANDARD_ERRORS = {-32700: "Parse error", -32600: "Invalid Request", -32601: "Method not found",
                    -32602: "Invalid params", -32603: "Internal error"}
 
@@ -284,7 +286,12 @@ class Contract:
         validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
         out = []
         for err in sorted(validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
-            out.append(Violation(name, part, _json_path(err.absolute_path), str(err.validator), err.message,
+            path = list(err.absolute_path)
+            if err.validator == "required":  # point at the missing member itself: $.total, not $
+                missing = _MISSING.match(err.message)
+                if missing:
+                    path.append(missing.group(1))
+            out.append(Violation(name, part, _json_path(path), str(err.validator), err.message,
                                  "/".join(map(str, err.absolute_schema_path))))
         return out
 

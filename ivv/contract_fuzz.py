@@ -288,7 +288,7 @@ def _method_run(m: Method, example, per_method: int, budget: float, shrink_secon
 # -- the driver --------------------------------------------------------------------------------------
 def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_timeout: float = 5.0,
          methods: list[str] | None = None, shrink_seconds: float = 30.0, seed: int | None = None,
-         fs_snapshot: Callable[[], dict[str, Any]] | None = None) -> FuzzReport:
+         fs_snapshot: Callable[[], dict[str, Any]] | None = None, stop_on_crash: bool = True) -> FuzzReport:
     """Fuzz every method (or ``methods``) within the example and time budget; one failure per method,
     shrunk to a minimal frame and replayed on a recovered service to confirm it reproduces."""
     contract = probe.contract
@@ -324,6 +324,10 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                     case, v = state["first"]
                 report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
                                                    shrunk=shrunk))
+                if v.kind == "crash" and stop_on_crash:
+                    report.per_method[name] = state["n"]
+                    report.examples += state["n"]
+                    break  # every later result would be about restarts, not about input
             report.per_method[name] = state["n"]
             report.examples += state["n"]
         for failure in report.failures:

@@ -69,8 +69,8 @@ def test_result_violation_names_method_path_and_rule(contract):
     errs = contract.validate_result("get_camera_list", bad)
     assert [(e.method, e.path, e.rule) for e in errs] == [("get_camera_list", "$.cameras[0].status", "enum")]
     missing = contract.validate_result("get_camera_list", {"cameras": []})
-    assert missing[0].rule == "required" and "total" in missing[0].message and missing[0].path == "$"
-    assert "get_camera_list result at $" in str(missing[0])
+    assert missing[0].rule == "required" and "total" in missing[0].message and missing[0].path == "$.total"
+    assert "get_camera_list result at $.total: required" in str(missing[0])
 
 
 def test_params_and_notification_validation(contract):
