@@ -389,8 +389,13 @@ class StackOps:
         return self.ready_answer().is_ready
 
     def wait_ready(self, timeout_s: float):
+        """Wait for ready; when it never comes, make sure the device itself still answers (a dead
+        device raises TargetUnreachable, so the criterion is NOT VERIFIED rather than FAIL)."""
         from ivv.health import wait_ready
-        return wait_ready(self.health_url(), timeout_s, interval_s=0.5)
+        waited = wait_ready(self.health_url(), timeout_s, interval_s=0.5)
+        if not waited.reached:
+            self.target.run("true", timeout=30)
+        return waited
 
     @staticmethod
     def dump(obj) -> str:
@@ -532,8 +537,17 @@ class StackOps:
                       want_tls, detail)]
         return facts
 
+    def unit_files(self) -> list[str]:
+        out = []
+        for unit in self.units:
+            result = self.target.run(f"systemctl show --property=FragmentPath --value {shlex.quote(unit)}", timeout=30)
+            if result.exit_status == 0 and result.stdout.strip():
+                out.append(result.stdout.strip())
+        return out
+
     def inventory_install(self) -> dict:
-        roots = [self.paths.get("install")] if self.paths.get("install") else []
+        """The install tree plus the units' own files: what an install, upgrade or rollback writes."""
+        roots = ([self.paths["install"]] if self.paths.get("install") else []) + self.unit_files()
         return _without_noise(file_inventory(self.target, roots, skip=self._volatile()))
 
     def _volatile(self) -> list[str]:
@@ -574,11 +588,13 @@ class StackOps:
         """Version N installed fresh in the last environment, data written through the API."""
         environment = self.environments[-1]
         version, next_version = self.previous_version, self.current_version
-        if self.installed_version() is not None:
-            self.uninstall()
-        op = self.install(version, environment)
-        if not (op.succeeded and op.ready):
-            raise RuntimeError(f"installing {version} for the rollback baseline failed: {self.dump(op.as_dict())}")
+        if not (self.installed_version() == version and self.is_ready()):
+            if self.installed_version() is not None:
+                self.uninstall()
+            op = self.install(version, environment)
+            if not (op.succeeded and op.ready):
+                raise RuntimeError(f"installing {version} for the rollback baseline failed: "
+                                   f"{self.dump(op.as_dict())}")
         written = write_data()
         return Baseline(version, next_version, environment, self.data_checksums(), self.config_inventory(),
                         self.inventory_install(), written)
@@ -590,7 +606,8 @@ class StackOps:
         after = AfterRollback(
             version=self.installed_version(), upgraded_version=upgraded, data=self.data_checksums(),
             config_diff=diff_inventory(baseline.config, self.config_inventory()),
-            residue=_residue(diff_inventory(baseline.install, self.inventory_install()), self.paths))
+            residue=_residue(diff_inventory(baseline.install, self.inventory_install()), self.paths,
+                             baseline.next_version))
         return up, back, after
 
     def broken_upgrade(self, baseline: Baseline) -> BrokenUpgrade:
@@ -639,15 +656,35 @@ def _without_noise(inventory: dict) -> dict:
     return {p: v for p, v in inventory.items() if not any(n in p.split("/") for n in RUNTIME_NOISE)}
 
 
-def _residue(diff: dict, paths: Mapping) -> dict:
-    """Files that differ from N's install tree after rollback (config compared on its own)."""
-    config = tuple(paths[k] for k in ("config",) if paths.get(k))
+def _residue(diff: dict, paths: Mapping, next_version: str) -> dict:
+    """What of N+1 is left after rolling back to N, judged against N's own install tree.
 
-    def keep(path: str) -> bool:
-        return not (config and path.startswith(config))
+    Any file of N changed or removed is residue; an added file is residue when its path names N+1
+    (a kept copy of N+1 outside the profile's release store is still N+1). Config is compared on its own.
+    A release store (`paths.releases`) may keep N+1 inactive: listed separately, as `kept_inactive`.
+    """
+    config = paths.get("config")
+    store = paths.get("releases")
 
-    return {"added": [p for p in diff["added"] if keep(p)], "removed": [p for p in diff["removed"] if keep(p)],
-            "changed": {p: v for p, v in diff["changed"].items() if keep(p)}}
+    def in_config(path: str) -> bool:
+        return bool(config) and (path == config or path.startswith(config.rstrip("/") + "/"))
+
+    def in_store(path: str) -> bool:
+        return bool(store) and path.startswith(store.rstrip("/") + "/")
+
+    def names_next(path: str) -> bool:
+        return any(part == next_version or part.startswith(next_version + "-") or
+                   part.endswith("-" + next_version) for part in path.split("/"))
+
+    added = [p for p in diff["added"] if not in_config(p) and names_next(p)]
+    return {"added": [p for p in added if not in_store(p)],
+            "removed": [p for p in diff["removed"] if not in_config(p)],
+            "changed": {p: v for p, v in diff["changed"].items() if not in_config(p)},
+            "kept_inactive": len([p for p in added if in_store(p)])}
+
+
+def residue_found(residue: Mapping) -> bool:
+    return bool(residue["added"] or residue["removed"] or residue["changed"])
 
 
 def tls_handshake(host: str, port: int, timeout: float = 5.0) -> tuple[bool | None, dict]:

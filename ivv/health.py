@@ -11,6 +11,7 @@ import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import jsonschema
 import requests
@@ -241,22 +242,39 @@ class HealthOps:
         return json.dumps(obj, indent=2, sort_keys=True, default=str)
 
     def url(self, endpoint: Endpoint) -> str:
-        base = getattr(self.stack, "health_base", None)
-        if base:
-            return base.rstrip("/") + endpoint.path
+        if callable(getattr(self.stack, "health_url", None)):
+            return self.stack.health_url(endpoint.name)
         host, port = self.target.address(self.profile.health["port"])
         return self.profile.health_url(endpoint.name, host, port)
 
+    def reachable_or_raise(self) -> None:
+        """A health endpoint that does not answer is evidence only if the device itself still answers:
+        otherwise the target raises TargetUnreachable and the criterion stays NOT VERIFIED."""
+        self.target.run("true", timeout=30)
+
     def probe(self, endpoint: Endpoint) -> HealthAnswer:
-        return probe(self.url(endpoint))
+        answer = probe(self.url(endpoint))
+        if not answer.answered:
+            self.reachable_or_raise()
+        return answer
 
     def sample_latency(self, endpoint: Endpoint, samples: int):
-        return sample_latency(self.url(endpoint), samples)
+        latencies, failed = sample_latency(self.url(endpoint), samples)
+        if failed:
+            self.reachable_or_raise()
+        return latencies, failed
 
     def endpoint(self, name: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.name == name), None)
 
     # -- control -----------------------------------------------------------------------------------
+    def _local_actions(self) -> dict | None:
+        """A local process tree is controlled through its own methods, not shell commands."""
+        stack = self.stack
+        if stack is None or not hasattr(stack, "stop_media"):
+            return None
+        return {"media.stop": stack.stop_media, "media.start": stack.start_media, "service.restart": stack.restart}
+
     def command_for(self, action: str) -> str | None:
         section, _, verb = action.partition(".")
         if section == "service" and verb == "restart" and self.profile.units:
@@ -264,34 +282,41 @@ class HealthOps:
         return (self.profile.data.get(section) or {}).get(verb)
 
     def can(self, action: str) -> bool:
-        control = getattr(self.stack, "can_control", None)
-        if control is not None:
-            return bool(control(action))
+        local = self._local_actions()
+        if local is not None:
+            return action in local
         return self.command_for(action) is not None and "shell" in getattr(self.target, "capabilities", {"shell"})
 
     def control(self, action: str):
-        if hasattr(self.stack, "control"):
-            return self.stack.control(action)
+        local = self._local_actions()
+        if local is not None:
+            if action not in local:
+                raise LookupError(f"the local stack cannot {action}")
+            started = time.monotonic()
+            local[action]()
+            return SimpleNamespace(exit_status=0, duration=time.monotonic() - started, stdout="", stderr="")
         command = self.command_for(action)
         if command is None:
             raise LookupError(f"{self.profile.path}: no command for {action}")
         return self.target.run(command, timeout=120)
 
     def device_view(self) -> dict:
-        """What the device itself says about the stack's components (systemd, or the stack's processes)."""
-        view = getattr(self.stack, "components", None)
-        if view is not None:
-            states = view()
+        """What the device itself says about the stack's components (systemd units, or local processes)."""
+        if self._local_actions() is not None:
+            states = {name: bool(getattr(self.stack, name, None) and getattr(self.stack, name).running)
+                      for name in ("media", "service")}
         else:
             from ivv.deploy import unit_state
             states = {u: unit_state(self.target, u).get("ActiveState") for u in self.profile.units}
         return {"components": states, "all_running": bool(states) and all(
-            s in ("active", "running", True) for s in states.values())}
+            s in ("active", True) for s in states.values())}
 
     # -- scenarios -----------------------------------------------------------------------------------
     def _wait(self, endpoint: Endpoint, want_ready: bool) -> dict:
         url = self.url(endpoint)
         waited = (wait_ready if want_ready else wait_not_ready)(url, self.transition_timeout_s, 0.25)
+        if not waited.reached:
+            self.reachable_or_raise()
         last = waited.last if isinstance(waited.last, dict) else {}
         answer = HealthAnswer(url, last.get("status_code"), last.get("body"), 0.0, last.get("error"))
         consistent, reason = consistency(answer, endpoint.status_codes) if answer.answered else (False, "no answer")

@@ -68,7 +68,7 @@ def test_log_rotation_configured_and_effective(evidence, ops, fresh_install):
 
 
 @pytest.mark.criterion("ops.env_config")
-def test_environment_configuration_applied(evidence, ops, fresh_install):
+def test_environment_configuration_applied(evidence, ops):
     """Each environment in turn (the last stays deployed), observed through the running service."""
     for environment in ops.environments:
         op = ops.configure(environment)

@@ -1,0 +1,32 @@
+"""Performance suite: the gate's load against the deployed stack, the service's resources sampled meanwhile.
+
+Thin on purpose: the load, the figures and the evidence live in ivv.load (`ivv.load.suite`); the load
+shape and thresholds come from the gate (`load:` and `soak:` settings, `perf.*` criteria).
+"""
+
+import pytest
+
+from ivv.load import suite as perf
+
+
+@pytest.fixture(scope="module")
+def load_endpoint(target, profile, deployed_stack):
+    return perf.endpoint_for(profile, deployed_stack, target)
+
+
+@pytest.fixture(scope="module")
+def load_settings(ivv_gates):
+    """`load` settings of the gate, plus `workers` (Locust worker processes, 0 = one local runner)."""
+    return dict(ivv_gates.setting("load", {}) or {})
+
+
+@pytest.fixture(scope="module")
+def soak_settings(ivv_gates, load_settings):
+    """The soak run: the nominal load shape for `soak.duration_s`, sampled every `soak.sample_interval_s`."""
+    soak = dict(ivv_gates.setting("soak", {}) or {})
+    settings = dict(load_settings)
+    settings["duration_s"] = soak.get("duration_s", 120)
+    settings["sample_interval_s"] = soak.get("sample_interval_s", 5)
+    if "warmup_s" in soak:
+        settings["warmup_s"] = soak["warmup_s"]
+    return settings

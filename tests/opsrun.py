@@ -1,0 +1,180 @@
+"""Run the operations suites through `ivv gate` in a subprocess against the session's booted virtual device.
+
+The subprocess reaches the device as an `ssh` target of kind `vdevice-attached` (registered here and
+loaded with `-p opsrun`): the device's SSH port and key, and the guest ports the profile names forwarded
+by the parent (`IVV_ATTACHED_FORWARDS`). It has no power or link control: only the parent test can cut
+the cable or kill the device. Helpers also write test gates (smaller SLOs, fewer repeats) and profile
+copies (a changed runbook, an upgrade step that deletes data) so each fault is injected for real.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ivv.errors import TargetError
+from ivv.targets.base import register_target
+from ivv.targets.ssh import SshTarget
+
+ROOT = Path(__file__).resolve().parent.parent
+CDR_GATE = ROOT / "deployment" / "gates" / "cdr-deployment.yaml"
+DEFAULT_PROFILE = ROOT / "deployment" / "stacks" / "camera-service" / "profile.yaml"
+FORWARDS_ENV = "IVV_ATTACHED_FORWARDS"
+
+
+@register_target("vdevice-attached")
+@dataclass(eq=False)
+class AttachedVdevice(SshTarget):
+    """The parent's virtual device over SSH; guest ports map to the parent's forwards."""
+
+    def address(self, port: int) -> tuple[str, int]:
+        forwards = json.loads(os.environ.get(FORWARDS_ENV, "{}"))
+        if str(port) not in forwards:
+            raise TargetError(f"{self.name}: guest port {port} is not forwarded (known: {sorted(forwards)})")
+        return ("127.0.0.1", int(forwards[str(port)]))
+
+
+def profile_ports(profile_path: Path) -> list[int]:
+    data = yaml.safe_load(profile_path.read_text())
+    return sorted({int(data[s]["port"]) for s in ("rpc", "health", "media") if (data.get(s) or {}).get("port")})
+
+
+def attach(vdevice, tmp_path: Path, profile_path: Path = DEFAULT_PROFILE) -> tuple[Path, dict[str, str]]:
+    """(inventory file, environment) that let a subprocess use `vdevice` as target `vdevice`."""
+    ssh = vdevice.ssh
+    forwards = {str(p): vdevice.address(p)[1] for p in profile_ports(profile_path)}
+    inventory = tmp_path / "attached.yaml"
+    inventory.write_text(yaml.safe_dump({"targets": [{
+        "name": "vdevice", "kind": "vdevice-attached", "environment": vdevice.environment,
+        "host": "127.0.0.1", "port": int(ssh.port), "user": ssh.user, "key": str(ssh.key),
+        "host_key_checking": "off", "connect_timeout": 5}]}))
+    env = {FORWARDS_ENV: json.dumps(forwards),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
+    return inventory, env
+
+
+def gate_file(tmp_path: Path, settings: dict | None = None, thresholds: dict | None = None,
+              name: str = "ops-test") -> Path:
+    """A copy of the CDR deployment gate with some settings and thresholds changed."""
+    data = yaml.safe_load(CDR_GATE.read_text())
+    data["gate"]["id"] = name
+    for dotted, value in (settings or {}).items():
+        node = data.setdefault("settings", {})
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    for criterion in data["criteria"]:
+        if criterion["id"] in (thresholds or {}):
+            criterion["threshold"] = thresholds[criterion["id"]]
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def profile_copy(tmp_path: Path, change=None, runbook_text: str | None = None,
+                 source: Path = DEFAULT_PROFILE) -> Path:
+    """A copy of the profile in tmp_path (relative paths made absolute), changed by `change(data)`."""
+    data = yaml.safe_load(source.read_text())
+    base = source.parent
+    for key in ("contract", "runbook"):
+        if key in data:
+            data[key] = str((base / data[key]).resolve())
+    deployment = data.get("deployment") or {}
+    if "archive" in deployment:
+        deployment["archive"] = str((base / deployment["archive"]).resolve())
+    if runbook_text is not None:
+        runbook = tmp_path / "RUNBOOK.md"
+        runbook.write_text(runbook_text)
+        data["runbook"] = str(runbook)
+    if change is not None:
+        change(data)
+    path = tmp_path / "profile.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+@dataclass
+class GateRun:
+    returncode: int
+    bundle: Path
+    output: str
+    seconds: float
+    verdicts: dict = field(default_factory=dict)
+
+    def verdict(self, criterion: str) -> str:
+        return self.verdicts["criteria"][criterion]["verdict"]
+
+    def records(self, criterion: str | None = None) -> list[dict]:
+        path = self.bundle / "evidence.jsonl"
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+        return [r for r in rows if criterion is None or r.get("criterion") == criterion]
+
+    def failing(self, criterion: str) -> list[dict]:
+        return [r for r in self.records(criterion) if r.get("verdict") == "FAIL"]
+
+    def explain(self) -> str:
+        """Short text for assertion messages: criteria verdicts, and the tail of the output."""
+        crit = {k: v["verdict"] for k, v in (self.verdicts.get("criteria") or {}).items()}
+        return f"exit {self.returncode} in {self.seconds:.0f} s; verdicts {crit}\n{self.output[-3000:]}"
+
+
+def start_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path = DEFAULT_PROFILE,
+               pytest_args: list[str] | None = None) -> tuple[subprocess.Popen, Path]:
+    inventory, env = attach(vdevice, tmp_path, profile)
+    reports = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "ivv.cli", "gate", "--gate", str(gate), "--inventory", str(inventory),
+           "--target", "vdevice", "--profile", str(profile), "--suites", suites, "--reports", str(reports),
+           "--run-id", "run", "--", "-p", "opsrun", "-p", "no:cacheprovider", *(pytest_args or [])]
+    log = open(tmp_path / "gate-output.txt", "w")  # noqa: SIM115 - closed by finish_gate
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                            text=True)
+    proc.ivv_log = log
+    return proc, reports / "run"
+
+
+def finish_gate(proc: subprocess.Popen, bundle: Path, started: float, timeout: float) -> GateRun:
+    try:
+        proc.wait(timeout=max(1.0, timeout - (time.monotonic() - started)))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+    proc.ivv_log.close()
+    output = Path(proc.ivv_log.name).read_text(errors="replace")
+    verdicts_file = bundle / "verdicts.json"
+    verdicts = json.loads(verdicts_file.read_text()) if verdicts_file.exists() else {}
+    return GateRun(proc.returncode, bundle, output, time.monotonic() - started, verdicts)
+
+
+def run_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path = DEFAULT_PROFILE,
+             pytest_args: list[str] | None = None, timeout: float = 600) -> GateRun:
+    """`ivv gate` on the attached device; returns when it ends (killed after `timeout`)."""
+    started = time.monotonic()
+    proc, bundle = start_gate(tmp_path, vdevice, suites, gate, profile, pytest_args)
+    return finish_gate(proc, bundle, started, timeout)
+
+
+def set_faults(vdevice, profile_path: Path, knobs: dict) -> None:
+    """Write the profile's faults file on the device and apply it (restart), as a suite would."""
+    from ivv import profile as profile_lib
+    prof = profile_lib.load(profile_path)
+    text = prof.fault_file_text(knobs)
+    path = prof.faults["file"]
+    vdevice.run(f"printf %s {shlex.quote(text)} | sudo tee {shlex.quote(path)} >/dev/null", timeout=30, check=True)
+    if prof.faults.get("apply"):
+        vdevice.run(prof.faults["apply"], timeout=120)
+
+
+def clear_faults(vdevice, profile_path: Path = DEFAULT_PROFILE) -> None:
+    from ivv import profile as profile_lib
+    prof = profile_lib.load(profile_path)
+    if prof.faults and prof.faults.get("clear"):
+        vdevice.run(prof.faults["clear"], timeout=120)
