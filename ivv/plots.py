@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after choosing the headless backend
 
+MAX_POINTS = 1500
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)  # RDF block naming external namespaces
 _RC = {
     "svg.hashsalt": "ivv",            # stable element ids
@@ -36,19 +37,27 @@ def svg_for(series: dict[str, Any], title: str, threshold: dict | None = None) -
     if not values:
         return None
     xs = series.get("x") if isinstance(series.get("x"), list) and len(series["x"]) == len(values) else None
+    label = series.get("label") or title
+    if len(values) > MAX_POINTS:  # keep the SVG small; the max per bucket keeps every spike visible
+        size = -(-len(values) // MAX_POINTS)
+        xs = [xs[i] for i in range(0, len(values), size)] if xs is not None else \
+            [i + 1 for i in range(0, len(values), size)]
+        values = [max(values[i:i + size]) for i in range(0, len(values), size)]
+        label = f"{label} (max of each {size} samples)"
     unit = series.get("unit") or ""
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(6.0, 2.4), dpi=100)
         try:
             x = xs if xs is not None else list(range(1, len(values) + 1))
+            xs_given = series.get("x") is not None
             marker = "o" if len(values) <= 30 else None
             ax.plot(x, values, marker=marker, markersize=3, linewidth=1.2, color="#1f5fa8",
-                    label=series.get("label") or title)
+                    label=label)
             if threshold and threshold.get("value") is not None and (threshold.get("unit") or "") == unit:
                 ax.axhline(threshold["value"], color="#b3261e", linestyle="--", linewidth=1,
                            label=f"threshold {threshold.get('text', '')}")
             ax.set_title(title, fontsize=9)
-            ax.set_xlabel(series.get("x_label") or ("sample" if xs is None else ""))
+            ax.set_xlabel(series.get("x_label") or ("" if xs_given else "sample"))
             ax.set_ylabel(unit)
             ax.legend(loc="best", fontsize=7)
             fig.tight_layout()

@@ -53,6 +53,7 @@ class IvvState:
     bundle: bundle_lib.Bundle | None = None
     verdicts: dict | None = None
     stopped_by: str | None = None
+    previous_bundle: bundle_lib.Bundle | None = None  # an outer session's bundle (nested runs)
     report_paths: dict = field(default_factory=dict)
 
     def ensure_bundle(self) -> bundle_lib.Bundle:
@@ -61,6 +62,7 @@ class IvvState:
             self.bundle = bundle_lib.Bundle.create(
                 Path(opt("ivv_reports")), opt("ivv_run_id"), gates=self.gates, waiver_files=self.waiver_files,
                 command=list(self.config.invocation_params.args))
+            self.previous_bundle = bundle_lib.current()
             bundle_lib.set_current(self.bundle)
         return self.bundle
 
@@ -304,7 +306,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             redact.redact_file(path)
     bundle_lib.update_latest(bundle.path.parent, bundle.path)
     if bundle_lib.current() is bundle:
-        bundle_lib.set_current(None)
+        bundle_lib.set_current(state.previous_bundle)
 
 
 def read_verdicts(bundle_dir: str | Path) -> dict:
