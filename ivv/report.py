@@ -33,6 +33,13 @@ def _md_cell(value: Any) -> str:
     return " ".join(text.replace("|", "\\|").split())
 
 
+def _fact(value: Any) -> str:
+    """A manifest fact as text: nested lists and dicts as compact JSON."""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
 def _environment(templates: str | Path | None) -> jinja2.Environment:
     folders = [str(templates)] if templates else []
     folders.append(str(DEFAULT_TEMPLATES))
@@ -42,6 +49,7 @@ def _environment(templates: str | Path | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["md"] = _md_cell
+    env.filters["fact"] = _fact
     env.filters["tojson_sorted"] = lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False)
     return env
 
@@ -136,6 +144,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
                    "criteria": (r.details or {}).get("criteria", [])} for r in tests],
         "unfinished": unfinished,
         "targets": manifest.get("targets") or {}, "stack": manifest.get("stack") or {},
+        "phases": [p for p in (manifest.get("phases") or []) if isinstance(p, dict)],
         "provenance": {
             "harness_version": manifest.get("harness", {}).get("version"),
             "git_sha": manifest.get("harness", {}).get("git_sha"),

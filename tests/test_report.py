@@ -25,6 +25,8 @@ def bundle_dir(tmp_path):
     bundle = Bundle.create(tmp_path / "reports", "run-r", gates=gates, waiver_files=[waivers])
     bundle.update_manifest("targets", {"vdev": {"model": "QEMU virtual device", "cores": 2}})
     bundle.set_manifest("stack", {"name": "camera-service", "version": "9.8.7"})
+    bundle.set_manifest("phases", [{"name": "boot", "seconds": 16.2, "start": "s", "end": "e"}])
+    bundle.update_manifest("targets", {"vdev": {"model": "QEMU virtual device", "cores": 2, "tags": ["x", "y"]}})
     rec = bundle.recorder(test="suites/demo/test_x.py::test_a", suite="demo", target_name="vdev")
     art = rec.artifact("latencies.csv", "ms\n1.2\n3.4\n")
     rec.measure("demo.latency", "p95 latency", 3.4, unit="ms", artifacts=[art],
@@ -44,7 +46,8 @@ def test_render_writes_verdicts_and_both_reports(bundle_dir):
     markdown = paths["markdown"].read_text()
     page = paths["html"].read_text()
     for text in ("Decision: HOLD.", "demo.file_roundtrip", "## Not verified", "## Waivers", "## Suite: demo",
-                 "## Device facts", "QEMU virtual device", "## Provenance", "9.8.7", "evidence.jsonl sha256",
+                 "## Device facts", "QEMU virtual device", '| tags | ["x", "y"] |', "## Phase timings",
+                 "| boot | 16.2 |", "## Provenance", "9.8.7", "evidence.jsonl sha256",
                  "Latency table", "get\\|status", "(#ev-1)", "artifacts/", "plots/record-00001.svg",
                  "WAIVED** (underlying NOT VERIFIED) by lab-team", "Expired waiver for `demo.untested`"):
         assert text in markdown, text
@@ -85,3 +88,13 @@ def test_a_bundle_without_end_time_says_the_run_did_not_finish(bundle_dir):
     (bundle_dir / "manifest.json").write_text(json.dumps(manifest))
     _, paths = render_bundle(bundle_dir)
     assert "the run did not finish" in paths["markdown"].read_text()
+
+
+def test_long_series_are_bucketed_and_plots_are_deterministic():
+    from ivv import plots
+    values = [float(i % 97) for i in range(6000)]
+    values[4321] = 500.0
+    svg = plots.svg_for({"unit": "ms", "values": values}, "latency", {"value": 100, "unit": "ms", "text": "< 100 ms"})
+    assert "max of each 4 samples" in svg and len(svg) < 200_000
+    assert svg == plots.svg_for({"unit": "ms", "values": values}, "latency", {"value": 100, "unit": "ms", "text": "< 100 ms"})
+    assert plots.svg_for({"values": []}, "empty") is None
