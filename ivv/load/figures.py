@@ -87,7 +87,7 @@ def memory_figures(fit: dict, samples: list[dict], shape: str, growth: bool = Tr
     details["shape"] = shape
     out = []
     if peak:
-        out.append(Figure("perf.memory_mb", f"peak RSS of {fit.get('process')} under load ({shape})",
+        out.append(Figure("perf.memory_mb", f"peak RSS of the service ({fit.get('process')}) under load ({shape})",
                           fit.get("peak_mb"), "MB", details, rss))
     if growth:
         out.append(Figure("perf.memory_growth",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import ssl
 import time
 import weakref
 
@@ -81,10 +82,11 @@ class JsonRpcConnection:
 
     live: weakref.WeakSet = weakref.WeakSet()
 
-    def __init__(self, environment, url: str, timeout_s: float):
+    def __init__(self, environment, url: str, timeout_s: float, sslopt: dict | None = None):
         self.environment = environment
         self.url = url
         self.timeout_s = timeout_s
+        self.sslopt = sslopt
         self.ids = itertools.count(1)
         self.pending: dict[int, _Pending] = {}
         self.ws: websocket.WebSocket | None = None
@@ -105,7 +107,8 @@ class JsonRpcConnection:
         start = time.perf_counter()
         wall = time.time()
         try:
-            ws = websocket.create_connection(self.url, timeout=self.timeout_s, enable_multithread=True)
+            ws = websocket.create_connection(self.url, timeout=self.timeout_s, enable_multithread=True,
+                                             sslopt=self.sslopt)
         except Exception as exc:  # refused, reset, handshake error, timeout: all mean "no connection"
             self._fire("connect", start, wall, 0, exc, kind="connect")
             connection_events(self.environment).fire(state="failed")
@@ -250,7 +253,7 @@ class JsonRpcUser(User):
     wait_time = constant(0)
 
     def on_start(self) -> None:
-        self.rpc = JsonRpcConnection(self.environment, self.spec.url, self.spec.timeout_s)
+        self.rpc = JsonRpcConnection(self.environment, self.spec.url, self.spec.timeout_s, sslopt(self.spec))
         self.methods = [t.method for t in self.spec.tasks]
         self.weights = [t.weight for t in self.spec.tasks]
         self.params = {t.method: t.params for t in self.spec.tasks}
@@ -331,6 +334,14 @@ class OpenModelUser(JsonRpcUser):
             method = self.pick()
             self.rpc.send(method, self.params[method], due, due + wall_offset, lag_ms=lag_ms)
         self.idle()
+
+
+def sslopt(spec: LoadSpec) -> dict | None:
+    if not spec.url.startswith("wss://"):
+        return None
+    if not spec.tls_verify:
+        return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
+    return {"ca_certs": spec.ca_file} if spec.ca_file else {}
 
 
 def wait_until(due: float) -> None:

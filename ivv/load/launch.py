@@ -46,7 +46,7 @@ class LoadOutcome:
     def files(self) -> dict[str, Path]:
         names = ("result.json", "requests.csv", "locust_stats.csv", "locust_stats_history.csv",
                  "locust_failures.csv", "locust_exceptions.csv", "locust_report.html", "latency.svg",
-                 "resources.csv", "memory.svg")
+                 "resources.csv", "resources.json", "memory.svg")
         return {n: self.out_dir / n for n in names if (self.out_dir / n).exists()}
 
 

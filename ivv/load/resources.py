@@ -47,7 +47,11 @@ class ProcessSelector:
 
     @property
     def label(self) -> str:
-        return self.unit or self.pidfile or (str(self.pid) if self.pid else "") or self.pattern or ""
+        if self.unit:
+            return f"unit {self.unit}"
+        if self.pidfile:
+            return f"pidfile {self.pidfile}"
+        return f"pid {self.pid}" if self.pid else f"process matching {self.pattern!r}"
 
 
 def sample_command(selector: ProcessSelector) -> str:

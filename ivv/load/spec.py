@@ -46,6 +46,8 @@ class LoadSpec:
     max_requests: int = 200_000
     authenticate: bool = True
     source: str = "load settings"
+    tls_verify: bool = True           # wss:// only: verify the server certificate (against ca_file if given)
+    ca_file: str | None = None
 
     @property
     def open_model(self) -> bool:
@@ -114,7 +116,8 @@ def parse_task_mix(mix: Any, source: str = "load settings", default_params: dict
 
 
 def spec_from_settings(url: str, settings: dict | None, source: str = "load settings",
-                       default_params: dict | None = None, **overrides) -> LoadSpec:
+                       default_params: dict | None = None, tls_verify: bool = True, ca_file: str | None = None,
+                       **overrides) -> LoadSpec:
     """Build a spec from a gate's `load:` mapping (keys as in docs/internals.md), overrides win."""
     settings = dict(settings or {})
     settings.update({k: v for k, v in overrides.items() if v is not None})
@@ -137,4 +140,6 @@ def spec_from_settings(url: str, settings: dict | None, source: str = "load sett
         max_requests=_number(settings, "max_requests", source, 200_000, integer=True),
         authenticate=bool(settings.get("authenticate", True)),
         source=source,
+        tls_verify=tls_verify,
+        ca_file=ca_file,
     )

@@ -35,7 +35,29 @@ class LoadEndpoint:
     target: object | None = None
     selector: ProcessSelector | None = None
     default_params: dict | None = None
+    tls_verify: bool = True
+    ca_file: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+def endpoint_for(profile, stack, target=None, role: str | None = None) -> LoadEndpoint:
+    """The load endpoint of a running stack: a local process tree (ivv.stack.LocalStack: its service pid
+    is sampled on this machine) or a stack deployed on `target` (its first unit's MainPID, via sudo).
+    The token has the highest role of the profile, since the task mix may call admin methods."""
+    from ivv.stack import LocalStack
+    from ivv.targets.local import LocalTarget
+
+    role = role or (profile.auth.get("roles") or ["admin"])[-1]
+    token = stack.credentials().token(role)
+    device = (profile.camera or {}).get("device")
+    defaults = {"get_camera_status": {"device": device}} if device else None
+    if isinstance(stack, LocalStack):
+        proc = stack.service.proc if stack.service else None
+        selector = ProcessSelector(pid=proc.pid) if proc is not None else None
+        return LoadEndpoint(stack.rpc_url, token, LocalTarget("local"), selector, defaults, tls_verify=False)
+    units = profile.units
+    selector = ProcessSelector(unit=units[0], sudo=True) if units else None
+    return LoadEndpoint(stack.rpc_url, token, target, selector, defaults, tls_verify=False)
 
 
 def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str = "gate settings `load`",
@@ -43,7 +65,8 @@ def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str
     """One bounded load run with the given shape; `workers` > 0 uses Locust master + worker processes."""
     settings = {**(settings or {}), **{k: v for k, v in overrides.items() if v is not None}}
     run_opts = {k: settings.pop(k) for k in RUN_SETTINGS if k in settings}
-    spec = spec_from_settings(endpoint.url, settings, source=source, default_params=endpoint.default_params)
+    spec = spec_from_settings(endpoint.url, settings, source=source, default_params=endpoint.default_params,
+                              tls_verify=endpoint.tls_verify, ca_file=endpoint.ca_file)
     return run_load(spec, out_dir, token=endpoint.token, workers=int(run_opts.get("workers", 0) or 0),
                     target=endpoint.target, selector=endpoint.selector,
                     sample_interval_s=float(run_opts.get("sample_interval_s", 1.0)),
