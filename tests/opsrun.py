@@ -178,3 +178,35 @@ def clear_faults(vdevice, profile_path: Path = DEFAULT_PROFILE) -> None:
     prof = profile_lib.load(profile_path)
     if prof.faults and prof.faults.get("clear"):
         vdevice.run(prof.faults["clear"], timeout=120)
+
+
+def stack_ops(vdevice, profile_path: Path = DEFAULT_PROFILE):
+    """StackOps on the parent's device, for setting up and restoring state around a gate run."""
+    from ivv import profile as profile_lib
+    from ivv.deploy import StackOps
+    return StackOps(vdevice, profile_lib.load(profile_path))
+
+
+def restore_current(vdevice) -> None:
+    """Leave the device as the other self-tests expect it: the current release, ready, no fault knobs."""
+    ops = stack_ops(vdevice)
+    clear_faults(vdevice)
+    if ops.installed_version() != ops.current_version or not ops.is_ready():
+        op = ops.install(ops.current_version, vdevice.environment)
+        assert op.succeeded and op.ready, ops.dump(op.as_dict())
+
+
+def repack_archive(source: Path, dest: Path, edit) -> None:
+    """Copy a release archive with `edit(root: Path)` applied to its unpacked tree."""
+    import shutil
+    import tarfile
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(source) as tar:
+            tar.extractall(tmp, filter="tar")
+        edit(Path(tmp))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(dest, "w:gz") as tar:
+            for entry in sorted(Path(tmp).iterdir()):
+                tar.add(entry, arcname=entry.name)
+    shutil.copystat(source, dest)

@@ -1,0 +1,24 @@
+"""The rollback suite on the virtual device: N -> N+1 -> N repeated, timed, with data and config intact,
+and the broken release caught and rolled back."""
+
+import opsrun
+import pytest
+
+pytestmark = pytest.mark.vdevice
+
+
+def test_rollback_suite_passes_on_the_reference_stack(vdevice, tmp_path):
+    gate = opsrun.gate_file(tmp_path, settings={"rollback.repeats": 2})
+    run = opsrun.run_gate(tmp_path, vdevice, "rollback", gate, timeout=900)
+    try:
+        assert run.verdict("ops.rollback_time") == "PASS", run.explain()
+        assert run.verdict("ops.data_preserved") == "PASS", run.explain()
+        worst = next(r for r in run.records("ops.rollback_time") if r["name"].startswith("worst rollback time"))
+        assert len(worst["series"]["values"]) == 2 and worst["value"] == max(worst["series"]["values"])
+        assert [row[0] for row in worst["details"]["table"]["rows"]] == ["min", "median", "max", "runs"]
+        broken = [r for r in run.records("ops.rollback_time") if "cannot start is detected" in r["name"]]
+        assert broken and broken[0]["verdict"] == "PASS"
+        sums = [r for r in run.records("ops.data_preserved") if "sha256 unchanged" in r["name"]]
+        assert len(sums) >= 3 and all(r["verdict"] == "PASS" for r in sums)
+    finally:
+        opsrun.restore_current(vdevice)
