@@ -176,6 +176,7 @@ class Service:
 
     # -- notifications ---------------------------------------------------------------------------
     async def notify(self, method: str, params: dict) -> None:
+        params = self._drop_field(method, params)  # drop_field may name a notification too
         message = json.dumps({"jsonrpc": "2.0", "method": method, "params": params})
         for conn, session in list(self.connections.items()):
             if session.identity is not None or (self.faults.session_leak and self.leaked_identity):
