@@ -94,8 +94,12 @@ def _deciding_value(entry: dict, by_seq: dict) -> str:
     own = [by_seq[s] for s in entry["evidence"] if s in by_seq and by_seq[s].kind in ("measurement", "check")]
     if not own:
         return "-"
-    failing = [r for r in own if r.verdict == FAIL]
-    return value_text(failing[0] if failing else own[-1])
+    measurements = [r for r in own if r.kind == "measurement"]
+    if measurements:
+        failing = [r for r in measurements if r.verdict == FAIL]
+        return value_text(failing[0] if failing else measurements[-1])
+    passed = sum(1 for r in own if r.verdict == PASS)
+    return f"{passed} of {len(own)} checks pass"
 
 
 def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plot_files: dict[int, str]) -> dict:
@@ -105,7 +109,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
     rows = []
     for cid, entry in verdicts["criteria"].items():
         crit = bundle.gates.get(cid) if bundle.gates else None
-        artifacts = [a for s in entry["evidence"] if s in by_seq for a in by_seq[s].artifacts]
+        artifacts = list({a["path"]: a for s in entry["evidence"] if s in by_seq for a in by_seq[s].artifacts}.values())
         rows.append({
             "id": cid, "title": entry["title"], "requirement": crit.requirement if crit else "(not in a gate)",
             "threshold": (entry["threshold"] or {}).get("text") or "-", "measured": _deciding_value(entry, by_seq),

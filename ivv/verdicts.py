@@ -75,6 +75,11 @@ def _criterion_verdict(cid: str, own: list[Record], unfinished: list[str]) -> tu
     return PASS, f"all {len(passed)} records pass."
 
 
+def _some(ids: list[str], shown: int = 6) -> str:
+    """A short list of ids for a one-sentence reason; the full list is in the criteria table."""
+    return ", ".join(ids) if len(ids) <= shown else f"{', '.join(ids[:shown])} and {len(ids) - shown} more"
+
+
 def _decide(entries: dict[str, dict], ids: list[str]) -> tuple[str, str]:
     mandatory = [cid for cid in ids if entries[cid]["mandatory"]]
     if not mandatory:
@@ -90,9 +95,9 @@ def _decide(entries: dict[str, dict], ids: list[str]) -> tuple[str, str]:
     unverified = [cid for cid in unwaived if entries[cid]["verdict"] == NOT_VERIFIED]
     parts = []
     if failed:
-        parts.append(f"{len(failed)} FAIL ({', '.join(failed)})")
+        parts.append(f"{len(failed)} FAIL ({_some(failed)})")
     if unverified:
-        parts.append(f"{len(unverified)} NOT VERIFIED ({', '.join(unverified)})")
+        parts.append(f"{len(unverified)} NOT VERIFIED ({_some(unverified)})")
     return HOLD, f"{len(unwaived)} of {len(mandatory)} mandatory criteria are not met: {'; '.join(parts)}."
 
 
