@@ -99,7 +99,8 @@ def _deciding_value(entry: dict, by_seq: dict) -> str:
         failing = [r for r in measurements if r.verdict == FAIL]
         return value_text(failing[0] if failing else measurements[-1])
     passed = sum(1 for r in own if r.verdict == PASS)
-    return f"{passed} of {len(own)} checks pass"
+    gaps = sum(1 for s in entry["evidence"] if s in by_seq and by_seq[s].kind == "gap")
+    return f"{passed} of {len(own)} checks pass" + (f", {gaps} not measured" if gaps else "")
 
 
 def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plot_files: dict[int, str]) -> dict:
