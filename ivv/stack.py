@@ -31,6 +31,18 @@ from ivv.profile import Profile
 ROLES = ("viewer", "operator", "admin")
 
 
+def open_client(stack, role: str | None = None, timeout: float = 10.0):
+    """An ivv.rpc.RpcClient connected to `stack` (LocalStack or DeviceStack), authenticated as `role`."""
+    from ivv.rpc import RpcClient, RpcErrorResponse
+    client = RpcClient(stack.rpc_url, verify_tls=False, timeout=timeout).connect()
+    if role is not None:
+        reply = client.authenticate(stack.credentials().token(role))
+        if not reply.ok:
+            client.close()
+            raise RpcErrorResponse("authenticate", reply.error or {})
+    return client
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -139,7 +151,7 @@ class LocalStack:
             if code == 200 and body and body.get("status") == "ready":
                 return time.monotonic() - started
             if self.service and not self.service.running:
-                break
+                raise TargetError(f"local service exited with {self.service.proc.returncode}:\n{self.log_tail()}")
             time.sleep(0.1)
         raise TargetError(f"local stack in {self.workdir} not ready after {time.monotonic() - started:.1f} s; "
                           f"service log tail:\n{self.log_tail()}")

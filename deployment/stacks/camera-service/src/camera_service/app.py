@@ -117,11 +117,13 @@ class Service:
     def _check_crash(self) -> None:
         limit = self.faults.crash_after
         if limit and self.metrics.requests >= limit:
-            log.error("fault crash_after=%s reached: exiting with status %s", limit, EXIT_CRASH)
+            log.error("fault crash_after=%s: %s requests served, exiting with status %s", limit,
+                      self.metrics.requests, EXIT_CRASH)
             logging.shutdown()
             os._exit(EXIT_CRASH)
 
     async def dispatch(self, session: Session, name: str, params: dict, is_notification: bool):
+        self._check_crash()
         started = time.monotonic()
         failed = True
         try:
@@ -130,7 +132,6 @@ class Service:
             return result
         finally:
             self.metrics.record((time.monotonic() - started) * 1000, failed)
-            self._check_crash()
 
     async def _dispatch(self, session: Session, name: str, params: dict):
         faults = self.faults
