@@ -1,14 +1,12 @@
 """The HTML report opens from a file with no network in headless Chromium and shows the criteria table."""
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-
-from ivv.bundle import Bundle
-from ivv.gates import GateSet, load_gate
-from ivv.report import render_bundle
 
 DEMO = Path(__file__).resolve().parent / "demo"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -20,13 +18,15 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 
 @pytest.fixture
 def report_page(tmp_path):
-    bundle = Bundle.create(tmp_path / "reports", "shot", gates=GateSet([load_gate(DEMO / "demo-gate.yaml")]))
-    rec = bundle.recorder(test="demo::t", suite="demo")
-    rec.measure("demo.latency", "p95 latency", 72.0, unit="ms", series={"unit": "ms", "values": [10, 72, 30]})
-    rec.check("demo.file_roundtrip", "sha256 unchanged", True)
-    bundle.finish()
-    _, paths = render_bundle(bundle.path)
-    return paths["html"]
+    """The gate-review page of a small demonstration run (tests/demo, no device)."""
+    root = DEMO.parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(DEMO / "demo_suite.py"),
+         "--ivv-gate", str(DEMO / "demo-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"), "--ivv-run-id", "shot"],
+        cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+    page = tmp_path / "reports" / "shot" / "gate-review.html"
+    assert page.exists(), result.stdout + result.stderr
+    return page
 
 
 def _chromium(args, tmp_path):
@@ -39,8 +39,8 @@ def test_screenshot_shows_the_decision_banner_and_criteria_table(report_page, tm
     dom = _chromium(["--dump-dom", report_page.as_uri()], tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'id="criteria-table"' in dom.stdout
-    assert dom.stdout.count('<tr id="c-') == 4
-    assert "Decision: HOLD." in dom.stdout
+    assert dom.stdout.count('<tr id="c-') >= 4 and 'id="c-demo.latency"' in dom.stdout
+    assert "Decision: HOLD." in dom.stdout and "<svg" in dom.stdout  # injected fault: latency FAIL
     shot = tmp_path / "gate-review.png"
     result = _chromium(["--window-size=1280,900", f"--screenshot={shot}", report_page.as_uri()], tmp_path)
     assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
