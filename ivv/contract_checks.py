@@ -219,6 +219,23 @@ class Probe:
         return resp
 
 
+def harvest(probe: Probe) -> None:
+    """Call the read-only methods that need no params (get_*, list_*) so later calls can use real values
+    (a connected camera's device, an existing filename) instead of made-up ones."""
+    contract = probe.contract
+    try:
+        cli = probe.role_session(contract.roles[-1])
+    except RpcError:
+        return
+    with cli:
+        for m in contract.methods.values():
+            if not m.required_params and m.name.startswith(("get_", "list_")):
+                try:
+                    probe.call(cli, m.name, {})
+                except RpcError:
+                    continue
+
+
 # -- params ------------------------------------------------------------------------------------------
 def minimal_instance(schema: Any) -> Any:
     """A small value satisfying common schema shapes (enum, const, default, examples, types)."""
@@ -320,6 +337,7 @@ def _expect_error(frame: Any, codes: tuple[int, ...], ids: tuple = (None,)) -> t
 def compliance_matrix(probe: Probe, *, silence: float = 1.0) -> list[Row]:
     """Every row of the JSON-RPC 2.0 compliance matrix against a live service, as the admin role."""
     contract = probe.contract
+    harvest(probe)
     rows: list[Row] = []
     replies: list[Any] = []
     role = contract.roles[-1]
@@ -482,6 +500,7 @@ def _credential(creds: Credentials, kind: str) -> tuple[str | None, str | None]:
 def auth_matrix(probe: Probe, methods: list[str] | None = None) -> list[Row]:
     """Every method x every credential kind; a success where the contract refuses is a FAIL."""
     contract, creds = probe.contract, probe.credentials
+    harvest(probe)
     refusal = {c for c in (contract.code_for("auth"), contract.code_for("permission")) if c is not None}
     names = methods or [m for m in contract.methods if m != probe.auth_method]
     rows: list[Row] = []
@@ -766,6 +785,7 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
     and the time since the request (an upper bound) is kept in the row's details.
     """
     contract = probe.contract
+    harvest(probe)
     role = role or contract.least_role(trigger) or contract.roles[-1]
     rows, lat = [], []
     with probe.role_session(role) as cli:

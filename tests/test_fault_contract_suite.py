@@ -131,3 +131,12 @@ def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
             probe = Probe(stack.rpc_url, contract, stack.credentials(),
                           alive=lambda stack=stack: stack.ready(1)[0] is not None)
             assert replay(probe, frame, method) == expected
+
+
+def test_fault_contract_notifications_drop_field(tmp_path, gate_file):
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_notifications.py"],
+                                       {"drop_field": "recording_status_update.filename"})
+    assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
+    rows = [r for r in fails(records, "contract.notifications") if "->" in r["name"]]
+    assert rows and all("recording_status_update notification at $.filename: required" in r["observed"]
+                        for r in rows), [r["observed"] for r in rows]

@@ -3,7 +3,7 @@ within the published latency (threshold from the gate)."""
 
 import pytest
 
-from ivv.contract_checks import notification_latency, record_matrix, table, transcript, valid_params
+from ivv.contract_checks import harvest, notification_latency, record_matrix, table, transcript, valid_params
 
 CRITERION = "contract.notifications"
 
@@ -16,6 +16,7 @@ def test_recording_notifications(contract_probe, evidence, contract_setting, ivv
     name = contract_setting("notification", "recording_status_update")
     if trigger not in contract.methods or name not in contract.notifications:
         pytest.skip(f"the contract has no {trigger} / {name} notification")
+    harvest(contract_probe)
     params = valid_params(contract.method(trigger), contract_probe.observed)
     with contract_probe.role_session(contract.roles[-1]) as cli:  # a recording left over must not block this
         cli.call(untrigger, params)
