@@ -8,6 +8,7 @@ a service that answers "error" but still marks the session authenticated is as o
 from __future__ import annotations
 
 import random
+import re
 import string
 import time
 
@@ -29,8 +30,10 @@ def refused(reply: Reply) -> bool:
 def lookalike(key: str, rng: random.Random | None = None) -> str:
     """A random key with the same length and character classes as `key` (separators kept in place)."""
     rng = rng or random.SystemRandom()
-    out = []
-    for ch in key:
+    prefix = re.match(r"^[A-Za-z]{2,8}[_-]", key)  # a scheme prefix such as "csk_" is part of the format
+    keep = prefix.end() if prefix else 0
+    out = [key[:keep]]
+    for ch in key[keep:]:
         if ch in string.digits:
             out.append(rng.choice(string.digits))
         elif ch in "abcdef" and all(c in string.hexdigits for c in key.replace("-", "").replace("_", "")):

@@ -37,6 +37,17 @@ def leaks_in(text: str, secrets: list[str]) -> list[str]:
     return found
 
 
+def strings_of(value) -> str:
+    """Every string inside an error object (keys too), one per line, unescaped, for scanning."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return "\n".join(strings_of(k) + "\n" + strings_of(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return "\n".join(strings_of(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def provocations(surface: Surface) -> list[tuple[str, str, str | None]]:
     """(what, raw frame, None) or (what, method, params-json): inputs that make sloppy services throw."""
     frames = [
@@ -101,7 +112,7 @@ def disclosure_probe(surface: Surface, transcript: Transcript) -> Finding:
     for what, reply in replies:
         if reply.error is None:
             continue
-        found = leaks_in(json.dumps(reply.error), secrets)
+        found = leaks_in(strings_of(reply.error), secrets)
         if found:
             problems.append(f"{what}: {', '.join(found)}")
     errors = sum(1 for _, r in replies if r.error is not None)
