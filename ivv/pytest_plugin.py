@@ -16,7 +16,7 @@ import pytest
 
 from ivv import bundle as bundle_lib
 from ivv import redact
-from ivv.errors import ConfigError
+from ivv.errors import ConfigError, PrerequisiteError
 from ivv.evidence import FAIL, PASS, Recorder, now
 from ivv.gates import GateSet
 from ivv.waivers import load_waivers
@@ -25,6 +25,7 @@ STATE = pytest.StashKey["IvvState"]()
 REPORTS = pytest.StashKey[dict]()
 RECORDER = pytest.StashKey[Recorder]()
 MESSAGE_LIMIT = 400
+HARNESS_ERRORS = (ConfigError, PrerequisiteError)  # the harness could not run: exit status 2, not a verdict
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -154,9 +155,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     message = None
     if call.excinfo is not None:
         message = call.excinfo.exconly()
-        failed_check = call.excinfo.errisinstance((AssertionError, pytest.fail.Exception))
+        if call.excinfo.errisinstance(HARNESS_ERRORS):
+            failed_check = "harness"
+        elif call.excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+            failed_check = "assertion"
+        else:
+            failed_check = None
     else:
-        failed_check = False
+        failed_check = None
     recorder = item.stash.get(RECORDER, None)
     failing = [r for r in recorder.records if r.verdict == FAIL] if recorder is not None else []
     if call.when == "call" and report.passed and failing:
@@ -185,22 +191,26 @@ def _redact_report(report: pytest.TestReport) -> None:
             report.longrepr = cleaned
 
 
-def _outcome(phases: dict) -> tuple[str, str | None, bool]:
-    """(outcome, message, failed_by_assertion) of a test from its setup/call/teardown reports."""
-    setup = phases.get("setup", ("passed", None, False, 0))
+def _outcome(phases: dict) -> tuple[str, str | None, str | None]:
+    """(outcome, message, cause) of a test from its setup/call/teardown reports.
+
+    cause: "assertion" (a failed assert / pytest.fail), "evidence" (a FAIL record), "harness" (ConfigError or
+    PrerequisiteError: the harness itself could not run), or None.
+    """
+    setup = phases.get("setup", ("passed", None, None, 0))
     if setup[0] == "failed":
-        return "error", f"setup failed: {setup[1]}", False
+        return "error", f"setup failed: {setup[1]}", "harness" if setup[2] == "harness" else None
     if setup[0] == "skipped":
-        return "skipped", setup[1], False
+        return "skipped", setup[1], None
     call = phases.get("call")
     if call is None:
-        return "error", "the test body did not run", False
+        return "error", "the test body did not run", None
     if call[0] != "passed":
         return call[0], call[1], call[2]
-    teardown = phases.get("teardown", ("passed", None, False, 0))
+    teardown = phases.get("teardown", ("passed", None, None, 0))
     if teardown[0] == "failed":
-        return "error", f"teardown failed: {teardown[1]}", False
-    return "passed", None, False
+        return "error", f"teardown failed: {teardown[1]}", None
+    return "passed", None, None
 
 
 def _short(text: str | None) -> str:
@@ -209,19 +219,22 @@ def _short(text: str | None) -> str:
 
 
 def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str], started: str) -> None:
-    outcome, message, by_assertion = _outcome(item.stash.get(REPORTS, {}))
+    outcome, message, cause = _outcome(item.stash.get(REPORTS, {}))
     recorder = _recorder_for(item, bundle)
     message = _short(message)
     for cid in criteria:
         own = recorder.recorded(cid)
-        if outcome == "skipped":
+        if cause == "harness":
+            recorder.gap(cid, f"the harness could not run the test ({message})",
+                         details={"harness_error": message}, started=started)
+        elif outcome == "skipped":
             recorder.gap(cid, f"test skipped: {message}", started=started)
         elif outcome == "error":
             recorder.gap(cid, f"test errored ({message})", started=started)
-        elif outcome == "failed" and by_assertion == "evidence":
+        elif outcome == "failed" and cause == "evidence":
             pass  # the FAIL records are already in the journal
-        elif outcome == "failed" and (by_assertion or own):
-            what = "test assertion failed" if by_assertion else "test failed after measuring"
+        elif outcome == "failed" and (cause == "assertion" or own):
+            what = "test assertion failed" if cause == "assertion" else "test failed after measuring"
             recorder.check(cid, what, False, expected="the test passes", observed=message, started=started)
         elif outcome == "failed":
             recorder.gap(cid, f"test errored before measuring ({message})", started=started)

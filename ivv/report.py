@@ -139,6 +139,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
     return {
         "run_id": manifest.get("run_id"), "decision": verdicts["decision"], "reason": verdicts["reason"],
         "verdict_date": verdicts.get("date"), "counts": counts, "criteria": rows,
+        "harness_errors": verdicts.get("harness_errors") or [],
         "gates": [dict(g, **verdicts["gates"].get(g["id"], {})) for g in manifest.get("gates", [])],
         "suites": [{"name": s, **suites[s]} for s in ordered],
         "not_verified": [row for row in rows if row["verdict"] == NOT_VERIFIED],

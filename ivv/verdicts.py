@@ -24,6 +24,11 @@ def exit_code(decision: str) -> int:
     return EXIT_CODES[decision]
 
 
+def exit_status(verdicts: dict) -> int:
+    """Exit status of a gate run: 2 when the harness could not run some test, else by the decision."""
+    return 2 if verdicts.get("harness_errors") else exit_code(verdicts["decision"])
+
+
 def value_text(record: Record) -> str:
     """`12.3 ms`, `True`, or the observed value of a check."""
     if record.kind == "measurement":
@@ -138,5 +143,9 @@ def derive(records: list[Record], gates=None, waivers=(), today: date | None = N
         decision, reason = _decide(entries, ids)
         gate_out[gate.id] = {"decision": decision, "reason": reason, "criteria": ids}
     decision, reason = _decide(entries, [c.id for c in criteria] if criteria else list(entries))
+    harness_errors = sorted({(r.details or {}).get("harness_error") for r in records
+                             if r.kind == "gap" and (r.details or {}).get("harness_error")})
+    if harness_errors:
+        reason = f"{reason.rstrip('.')}; the harness could not run some tests ({harness_errors[0]})."
     return {"decision": decision, "reason": reason, "date": today.isoformat(), "criteria": entries,
-            "gates": gate_out}
+            "gates": gate_out, "harness_errors": harness_errors}

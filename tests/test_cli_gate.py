@@ -47,3 +47,21 @@ def test_bad_input_exits_2_with_a_clear_message(suites, args, message):
     result = ivv(["gate", "--suites-dir", "suites", *args], suites)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_missing_prerequisite_inside_a_suite_exits_2(tmp_path):
+    (tmp_path / "suites" / "device").mkdir(parents=True)
+    (tmp_path / "suites" / "device" / "test_boot.py").write_text(
+        "import pytest\n"
+        "from ivv.errors import PrerequisiteError\n\n"
+        "@pytest.fixture\n"
+        "def vm():\n"
+        "    raise PrerequisiteError('qemu-system-x86_64 not found on PATH (apt-get install qemu-system-x86)')\n\n"
+        "@pytest.mark.criterion('demo.latency')\n"
+        "def test_boot(vm, evidence):\n"
+        "    evidence.measure('demo.latency', 'boot', 1.0, unit='ms')\n")
+    result = ivv(["gate", "--suites-dir", "suites", "--gate", DEMO / "demo-gate.yaml", "--reports", "out",
+                  "--run-id", "pre"], tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "qemu-system-x86_64 not found on PATH" in result.stderr
+    assert "The harness could not run a test" in (tmp_path / "out" / "pre" / "gate-review.md").read_text()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ivv.evidence import Record
 from ivv.gates import GateSet, load_gate
-from ivv.verdicts import CONDITIONS, HOLD, PROCEED, derive, exit_code
+from ivv.verdicts import CONDITIONS, HOLD, PROCEED, derive, exit_code, exit_status
 from ivv.waivers import Waiver
 
 GATE = GateSet([load_gate(Path(__file__).resolve().parent / "demo" / "demo-gate.yaml")])
@@ -109,3 +109,13 @@ def test_records_for_criteria_outside_the_gate_do_not_change_its_decision():
 def test_derivation_is_deterministic():
     records = passing_mandatory() + [rec(3, "demo.latency", "FAIL", value=75.0)]
     assert derive(records, GATE, [], DAY) == derive(list(records), GATE, [], DAY)
+
+
+def test_a_harness_error_gives_exit_status_2():
+    gap = rec(3, "demo.latency", "NOT VERIFIED", kind="gap", reason="the harness could not run the test",
+              details={"harness_error": "PrerequisiteError: qemu-system-x86_64 not found"})
+    out = derive(passing_mandatory()[1:] + [gap], GATE, [], DAY)
+    assert out["harness_errors"] == ["PrerequisiteError: qemu-system-x86_64 not found"]
+    assert "qemu-system-x86_64 not found" in out["reason"]
+    assert exit_status(out) == 2
+    assert exit_status(derive(passing_mandatory(), GATE, [], DAY)) == 0

@@ -17,7 +17,7 @@ from ivv import endpoint
 from ivv.bundle import VERDICTS, new_run_id
 from ivv.errors import ConfigError, PrerequisiteError
 from ivv.gates import SHIPPED, GateSet
-from ivv.verdicts import exit_code
+from ivv.verdicts import exit_status
 from ivv.waivers import load_waivers
 
 SUITES_DIR = Path("suites")
@@ -107,4 +107,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
     print(f"report: {bundle / 'gate-review.html'}")
     print(f"report: {bundle / 'gate-review.md'}")
-    return exit_code(verdicts["decision"])
+    for problem in verdicts.get("harness_errors") or ():
+        print(f"ivv: the harness could not run a test: {problem}", file=sys.stderr)
+    return exit_status(verdicts)

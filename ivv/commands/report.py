@@ -1,7 +1,8 @@
 """`ivv report BUNDLE`: render verdicts.json, gate-review.md and gate-review.html again from a bundle alone.
 
 Works on a bundle whose run was killed: everything in evidence.jsonl is rendered, and the report says the
-run did not finish. Exit status 0 when rendered (with --check: 0 PROCEED/WITH CONDITIONS, 1 HOLD).
+run did not finish. Exit status 0 when rendered (with --check: 0 PROCEED/WITH CONDITIONS, 1 HOLD,
+2 when the harness could not run some test).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ivv.report import render_bundle
-from ivv.verdicts import exit_code
+from ivv.verdicts import exit_status
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,4 +28,4 @@ def run(args: argparse.Namespace) -> int:
     print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
     for kind, path in sorted(paths.items()):
         print(f"{kind}: {path}")
-    return exit_code(verdicts["decision"]) if args.check else 0
+    return exit_status(verdicts) if args.check else 0
