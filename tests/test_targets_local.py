@@ -118,3 +118,29 @@ def test_target_and_host_fixtures_are_parametrised_with_readable_ids(tmp_path):
                            "-v"], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "test_probe[local] PASSED" in proc.stdout
+
+
+@pytest.fixture
+def active_bundle(tmp_path):
+    from ivv import bundle as bundle_lib
+
+    bundle = bundle_lib.Bundle.create(tmp_path / "reports", "run-targets")
+    bundle_lib.set_current(bundle)
+    yield bundle
+    bundle_lib.set_current(None)
+
+
+def test_pool_puts_target_facts_into_the_bundle_manifest(active_bundle):
+    import json
+
+    from fixtures.targets import TargetPool
+    from ivv.inventory import load_inventory
+
+    pool = TargetPool(load_inventory())
+    target = pool.get("local")
+    assert pool.get("local") is target        # one instance per name per session
+    pool.close()
+    manifest = json.loads((active_bundle.path / "manifest.json").read_text())
+    facts = manifest["targets"]["local"]
+    assert facts["kernel"] == platform.release() and facts["kind"] == "local"
+    assert facts["environment"] == "local"

@@ -138,7 +138,7 @@ class Machine:
             "-device", f"virtio-net-pci,netdev={NETDEV}",
             "-device", "virtio-rng-pci",
             "-qmp", f"unix:{self.qmp_socket},server=on,wait=off",
-            "-serial", f"file:{self.console_log}",
+            "-chardev", f"file,id=console,path={self.console_log},append=on", "-serial", "chardev:console",
             "-display", "none", "-monitor", "none",
             "-daemonize", "-pidfile", str(self.run_dir / "qemu.pid"),
         ]

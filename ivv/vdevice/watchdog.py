@@ -39,15 +39,17 @@ def alive(pid: int) -> bool:
 
 def end_qemu(pid: int, qmp: str | None, grace: float = 10.0) -> None:
     """QMP quit, then SIGTERM, then SIGKILL, each with a bounded wait."""
+    asked = False
     if qmp and is_qemu(pid):
         try:
             from ivv.vdevice.qmp import QMPClient
 
             with QMPClient(qmp, timeout=3) as client:
                 client.execute("quit")
+            asked = True
         except Exception:  # noqa: BLE001 - a dead monitor only means we go on to signals
             pass
-    for sig, wait in ((None, grace), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((None, grace if asked else 0.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
         if sig is not None and is_qemu(pid):
             try:
                 os.kill(pid, sig)
