@@ -110,10 +110,10 @@ def test_fault_contract_conformance_drop_field(tmp_path, gate_file):
 
 
 def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
-    # crash_after=2: the service dies on the first request after login, so whatever frame the fuzzer
-    # sends first is a crash; hypothesis shrinks it to the smallest such frame, and the replay on a
-    # restarted service must crash it again.
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_fuzz.py"], {"crash_after": "2"})
+    # crash_after=1: the service serves the login and dies on the next request, so whatever frame the
+    # fuzzer sends first is a crash; hypothesis shrinks it to the smallest such frame, and the replay on
+    # a restarted service must crash it again. (The stack has no knob crashing on one specific input.)
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_fuzz.py"], {"crash_after": "1"})
     assert verdict(verdicts, "contract.fuzz_robustness") == "FAIL", out[-2000:]
     crashes = [r for r in fails(records, "contract.fuzz_robustness") if r["name"].endswith(": crash")]
     assert crashes, [r["name"] for r in fails(records, "contract.fuzz_robustness")]
@@ -126,7 +126,7 @@ def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
     # Re-running the recorded reproducer reproduces the crash, and a healthy stack copes with it.
     profile = profile_lib.load(profile_lib.DEFAULT_PROFILE)
     contract = load_contract(profile.contract_path)
-    for knobs, expected in (({"crash_after": "2"}, "crash"), ({}, None)):
+    for knobs, expected in (({"crash_after": "1"}, "crash"), ({}, None)):
         with start_local(profile, tmp_path / f"replay-{bool(knobs)}", faults=knobs) as stack:
             probe = Probe(stack.rpc_url, contract, stack.credentials(),
                           alive=lambda stack=stack: stack.ready(1)[0] is not None)
