@@ -112,3 +112,19 @@ def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
         records.append(evidence.measure(f.criterion, f.name, f.value, unit=f.unit, artifacts=arts, details=details,
                                         series=f.series))
     return records
+
+
+def evaluate(outcome: LoadOutcome, gates, criteria, journal_path: str | Path | None = None) -> dict[str, dict]:
+    """Record the outcome into an evidence journal (default: beside the run) and derive the verdicts of
+    `criteria` exactly as a gate run would: {criterion: {"verdict", "reason", ...}}."""
+    from ivv.evidence import Journal, Recorder
+    from ivv.verdicts import derive
+
+    journal = Journal(journal_path or outcome.out_dir / "evidence.jsonl")
+    try:
+        recorder = Recorder(journal, Path(journal.path).parent, gates=gates, test="ivv load", suite="performance")
+        records = record(recorder, outcome, gates, criteria)
+    finally:
+        journal.close()
+    verdicts = derive(records, gates)["criteria"]
+    return {c: verdicts[c] for c in criteria if c in verdicts}
