@@ -99,19 +99,22 @@ def build(profile: Profile, target, stack=None) -> SecurityContext:
     environment = getattr(stack, "environment", None) or getattr(target, "environment", None)
     cleanup: list = []
     if stack is not None:
+        # ivv started it: the stack knows its URLs and the credentials it minted. A local process tree
+        # has its own ports (`rpc_port`...); a device keeps the profile's ports behind target.address.
         credentials = stack.credentials()
-        host = stack.host
-        rpc_port, health_port = stack.rpc_port, stack.health_port
-        ports = {profile.rpc["port"]: rpc_port, profile.health["port"]: health_port}
+        rpc_url, files_base = stack.rpc_url, stack.files_base
+        health_url = stack.health_url(profile.ready_endpoint)
+        ports = {profile.rpc["port"]: getattr(stack, "rpc_port", profile.rpc["port"]),
+                 profile.health["port"]: getattr(stack, "health_port", profile.health["port"])}
         if "port" in profile.media:
             ports[profile.media["port"]] = getattr(stack, "media_port", profile.media["port"])
-        rpc_url, files_base = stack.rpc_url, stack.files_base
     else:
         host, rpc_port = target.address(profile.rpc["port"])
-        _, health_port = target.address(profile.health["port"])
+        health_host, health_port = target.address(profile.health["port"])
         ports = {}
         rpc_url = profile.rpc_url(host, rpc_port, environment)
         files_base = profile.files_base(host, rpc_port, environment)
+        health_url = profile.health_url(profile.ready_endpoint, health_host, health_port)
         if profile.auth.get("credentials", {}).get("jwt_secret_env"):
             credentials = _from_env(profile)
         else:
@@ -121,7 +124,6 @@ def build(profile: Profile, target, stack=None) -> SecurityContext:
     login = profile.auth.get("login", {})
     surface = Surface(rpc_url, contract_lib.load(profile.contract_path), credentials,
                       auth_method=login.get("method", "authenticate"), auth_param=login.get("param", "auth_token"))
-    health_url = profile.health_url(profile.ready_endpoint, host, health_port)
     files = profile.rpc.get("files") or {}
     routes = [route.split("{filename}")[0] for route in files.get("routes", [])]
     header = files.get("auth_header", "Authorization: Bearer {token}")

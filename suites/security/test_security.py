@@ -98,8 +98,9 @@ def test_listening_addresses(security, evidence, target):
     else:
         evidence.gap(LEAST_EXPOSURE, f"target {target.name} ({target.kind}) has no shell to list sockets")
         return
-    record(evidence, exposure.exposure_probe(found, security.binds, source, raw, users,
-                                             security.service_users or None))
+    # the profile's `users` are the device's service accounts; a local process tree runs as the harness user
+    allowed = security.service_users if target.kind != "local" else None
+    record(evidence, exposure.exposure_probe(found, security.binds, source, raw, users, allowed or None))
 
 
 @pytest.mark.criterion(PATH_TRAVERSAL)
