@@ -19,11 +19,13 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not instal
 @pytest.fixture
 def report_page(tmp_path):
     """The gate-review page of a small demonstration run (tests/demo, no device)."""
-    root = DEMO.parent.parent
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copyfile(DEMO / "demo_suite.py", suite / "demo_suite.py")  # outside the repo: no root conftest
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(DEMO / "demo_suite.py"),
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "demo_suite.py",
          "--ivv-gate", str(DEMO / "demo-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"), "--ivv-run-id", "shot"],
-        cwd=root, capture_output=True, text=True, timeout=120, env={**os.environ, "IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+        cwd=suite, capture_output=True, text=True, timeout=120, env={**os.environ, "IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
     page = tmp_path / "reports" / "shot" / "gate-review.html"
     assert page.exists(), result.stdout + result.stderr
     return page

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,10 +15,13 @@ DEMO = ROOT / "tests" / "demo"
 
 def test_sigkill_mid_run_bundle_still_renders(tmp_path):
     env = {**os.environ, "IVV_DEMO_SLEEP": "60"}
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copyfile(DEMO / "demo_suite.py", suite / "demo_suite.py")  # outside the repo: no root conftest
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(DEMO / "demo_suite.py"),
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "demo_suite.py",
          "--ivv-gate", str(DEMO / "demo-gate.yaml"), "--ivv-reports", str(tmp_path), "--ivv-run-id", "killed"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=suite, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     evidence = tmp_path / "killed" / "evidence.jsonl"
     deadline = time.monotonic() + 60
     try:

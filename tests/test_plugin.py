@@ -5,6 +5,7 @@ Each case runs pytest in a subprocess on a small test file, the way `ivv gate` d
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -140,15 +141,18 @@ def test_session_fixture_records_manifest_facts_and_evidence(tmp_path):
 
 
 def test_demo_suite_proceeds_and_fails_when_the_threshold_is_not_met(tmp_path):
-    args = [DEMO / "demo_suite.py", "--ivv-gate", DEMO / "demo-gate.yaml", "--ivv-reports", tmp_path]
-    good = run_pytest([*args, "--ivv-run-id", "good"], ROOT)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copyfile(DEMO / "demo_suite.py", suite / "demo_suite.py")  # outside the repo: no root conftest
+    args = ["demo_suite.py", "--ivv-gate", DEMO / "demo-gate.yaml", "--ivv-reports", tmp_path]
+    good = run_pytest([*args, "--ivv-run-id", "good"], suite)
     assert good.returncode == 0, good.stdout + good.stderr
     verdicts = json.loads((tmp_path / "good" / "verdicts.json").read_text())
     assert verdicts["decision"] == "PROCEED"
     assert verdicts["criteria"]["demo.skipped"]["verdict"] == "NOT VERIFIED"
     assert verdicts["criteria"]["demo.untested"]["reason"] == "no test measured it."
     # Fault injection: the measured latency cannot meet an impossible threshold -> FAIL, HOLD.
-    bad = run_pytest([*args, "--ivv-run-id", "bad"], ROOT, env={"IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+    bad = run_pytest([*args, "--ivv-run-id", "bad"], suite, env={"IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
     verdicts = json.loads((tmp_path / "bad" / "verdicts.json").read_text())
     assert verdicts["criteria"]["demo.latency"]["verdict"] == "FAIL"
     assert verdicts["decision"] == "HOLD"

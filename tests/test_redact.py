@@ -53,21 +53,25 @@ def test_bytes_and_files(tmp_path):
 def test_secret_planted_in_a_test_appears_nowhere_in_the_bundle(tmp_path):
     """End to end: evidence, artifacts, assertion message, stdout, junit.xml, pytest-html, reports, manifest."""
     import os
+    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copyfile(root / "tests" / "demo" / "demo_suite.py", suite / "demo_suite.py")
     planted, passed_in = "tok-PLANTED-6c1f0e9a2b", "cli-secret-77d1e2"
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(root / "tests" / "demo" / "demo_suite.py"),
-         "--ivv-gate", str(root / "tests" / "demo" / "demo-gate.yaml"), "--ivv-reports", str(tmp_path),
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "demo_suite.py",
+         "--ivv-gate", str(root / "tests" / "demo" / "demo-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"),
          "--ivv-run-id", "secret", "--ivv-secret", passed_in],
-        cwd=root, capture_output=True, text=True, timeout=120,
+        cwd=suite, capture_output=True, text=True, timeout=120,
         env={**os.environ, "IVV_DEMO_SECRET": planted, "IVV_SECRET_EXTRA": "env-secret-5a5a5a"})
     assert result.returncode == 1, result.stdout  # test_secret_everywhere fails on purpose
     assert planted not in result.stdout and redact.MASK in result.stdout  # the terminal log is masked too
-    bundle = tmp_path / "secret"
+    bundle = tmp_path / "reports" / "secret"
     files = [p for p in bundle.rglob("*") if p.is_file()]
     names = {p.relative_to(bundle).as_posix() for p in files}
     assert {"junit.xml", "pytest-report.html", "evidence.jsonl", "gate-review.md", "gate-review.html",
