@@ -106,3 +106,10 @@ def test_sampler_reads_this_process_through_the_local_target():
 def test_sampler_reports_a_missing_process():
     sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pidfile="/nonexistent/ivv.pid"))
     assert sampler.sample_once() is None and sampler.missing == 1
+
+
+def test_ivv_load_rejects_a_bad_url_with_exit_status_2(capsys):
+    from ivv.cli import main
+
+    assert main(["load", "--url", "http://127.0.0.1:1/ws", "--duration", "1"]) == 2
+    assert "ws://" in capsys.readouterr().err
