@@ -24,6 +24,7 @@ def suites(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_gate_proceeds_then_holds_under_an_injected_fault(suites):
     base = ["gate", "--suites-dir", "suites", "--gate", DEMO / "demo-gate.yaml", "--reports", "out"]
     good = ivv([*base, "--run-id", "ok", "--", "-q"], suites)

@@ -9,10 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "tests" / "demo"
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_bundle_still_renders(tmp_path):
     env = {**os.environ, "IVV_DEMO_SLEEP": "60"}
     suite = tmp_path / "suite"
