@@ -212,6 +212,9 @@ class Recorder:
                              "criterion has none in the loaded gates): nothing could decide it")
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.gap(criterion, f"{name}: no value could be measured", details=details, started=started)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"measurement {name!r} for {criterion!r}: value {value!r} is not a number "
+                            "(use evidence.check for yes/no facts)")
         verdict = PASS if limit.check(value, unit or limit.unit) else FAIL
         return self._append("measurement", criterion, name, artifacts, value=value, unit=unit or limit.unit,
                             threshold=limit.to_dict(), verdict=verdict, details=details, series=series,

@@ -35,6 +35,10 @@ def test_explicit_threshold_overrides_and_missing_threshold_is_an_error(recorder
     assert recorder.measure("demo.latency", "strict", 12.5, unit="ms", threshold="< 10 ms").verdict == "FAIL"
     with pytest.raises(ValueError, match="no threshold"):
         recorder.measure("demo.file_roundtrip", "size", 3)
+    with pytest.raises(TypeError, match="not a number"):
+        recorder.measure("demo.latency", "p95", "12 ms")
+    with pytest.raises(ValueError, match="cannot compare"):
+        recorder.measure("demo.latency", "p95", 12, unit="MB")
 
 
 def test_check_gap_and_unmeasurable_value(recorder):
