@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -36,6 +37,11 @@ def _plain(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if value is None or isinstance(value, (str, int, bool)):
         return value
+    if isinstance(value, numbers.Integral):  # numpy and other integer types
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -212,7 +218,7 @@ class Recorder:
                              "criterion has none in the loaded gates): nothing could decide it")
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.gap(criterion, f"{name}: no value could be measured", details=details, started=started)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"measurement {name!r} for {criterion!r}: value {value!r} is not a number "
                             "(use evidence.check for yes/no facts)")
         verdict = PASS if limit.check(value, unit or limit.unit) else FAIL

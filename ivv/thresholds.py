@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 import re
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class Threshold:
 
     def check(self, value: float, unit: str | None = None) -> bool:
         """True when `value` (in `unit`, default the threshold's) meets the threshold; NaN never does."""
-        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
             return False
         return OPERATORS[self.op](convert(float(value), unit, self.unit), self.value)
 
