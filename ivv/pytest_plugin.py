@@ -92,7 +92,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     if gates or config.getoption("ivv_run_id"):
-        bundle = state.ensure_bundle()
+        try:
+            bundle = state.ensure_bundle()
+        except ConfigError as exc:
+            raise pytest.UsageError(f"ivv: {exc}") from None
         pages = {}
         if not config.option.xmlpath:
             config.option.xmlpath = str(bundle.path / bundle_lib.JUNIT)
