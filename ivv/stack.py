@@ -36,7 +36,7 @@ def open_client(stack, role: str | None = None, timeout: float = 10.0):
     from ivv.rpc import RpcClient, RpcErrorResponse
     client = RpcClient(stack.rpc_url, verify_tls=False, timeout=timeout).connect()
     if role is not None:
-        reply = client.authenticate(stack.credentials().token(role))
+        reply = client.authenticate(stack.credentials(api_keys=False).token(role))
         if not reply.ok:
             client.close()
             raise RpcErrorResponse("authenticate", reply.error or {})
@@ -131,7 +131,7 @@ class LocalStack:
     def log_file(self) -> Path:
         return self.workdir / "logs" / "camera-service.log"
 
-    def credentials(self):
+    def credentials(self, api_keys: bool = True):
         """ivv.auth.Credentials for this stack (registers every secret for redaction)."""
         from ivv.auth import Credentials
         return Credentials(self.jwt_secret, dict(self.api_keys), self.revoked_api_key)
@@ -555,12 +555,13 @@ class DeviceStack:
         redact.register(entry["key"])
         return entry
 
-    def credentials(self):
-        """ivv.auth.Credentials: the device's JWT secret and API keys minted for this run."""
+    def credentials(self, api_keys: bool = True):
+        """ivv.auth.Credentials: the device's JWT secret, and API keys minted for this run (unless
+        `api_keys` is False: minting runs a tool on the device, slow on a small board)."""
         from ivv.auth import Credentials
         secret = self.jwt_secret()
         creds = self.profile.auth.get("credentials", {})
-        if creds.get("api_key_add") and self._keys_for != secret:
+        if api_keys and creds.get("api_key_add") and self._keys_for != secret:
             self._api_keys = {role: self._mint_key(role)["key"] for role in ROLES}
             revoked = self._mint_key("admin")
             if creds.get("api_key_revoke"):
@@ -568,4 +569,6 @@ class DeviceStack:
                                 where="profile auth.credentials.api_key_revoke"), 60)
                 self._revoked = revoked["key"]
             self._keys_for = secret
+        if self._keys_for != secret:
+            return Credentials(secret)
         return Credentials(secret, dict(self._api_keys), self._revoked)

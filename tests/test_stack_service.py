@@ -157,8 +157,10 @@ def test_rate_and_size_limits(local_stack):
 
 
 def test_expired_session_is_refused(local_stack):
+    """The session ends when its token expires (beyond the service's 30 s clock-skew allowance)."""
     secret = local_stack.credentials().jwt_secret
-    short = jwt.encode({"user_id": "u", "role": "admin", "exp": int(time.time()) + 2}, secret, algorithm="HS256")
+    exp = int(time.time()) - 30 + 2
+    short = jwt.encode({"user_id": "u", "role": "admin", "exp": exp}, secret, algorithm="HS256")
     with open_client(local_stack) as cli:
         assert cli.authenticate(short).ok
         assert cli.call("ping").ok

@@ -20,7 +20,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from camera_service import methods, rpc, version
-from camera_service.auth import MIN_SECRET_BYTES, ApiKeyStore, Authenticator, AuthError, Identity, role_allows
+from camera_service.auth import (
+    CLOCK_SKEW_S,
+    MIN_SECRET_BYTES,
+    ApiKeyStore,
+    Authenticator,
+    AuthError,
+    Identity,
+    role_allows,
+)
 from camera_service.cameras import CameraMonitor
 from camera_service.faults import Faults
 from camera_service.media import MediaController
@@ -147,7 +155,8 @@ class Service:
         identity = self.authenticate(token) if token is not None else session.identity
         if identity is None and faults.session_leak:
             identity = self.leaked_identity
-        if identity is not None and identity.expires_at is not None and identity.expires_at < time.time():
+        expires = identity.expires_at if identity is not None else None
+        if expires is not None and expires + CLOCK_SKEW_S < time.time():
             session.identity = None
             raise rpc.RpcError(rpc.AUTH_FAILED, "authentication failed: token expired")
         bypass = faults.auth_bypass and name == "get_metrics"

@@ -23,6 +23,7 @@ PERMISSIONS = {
 }
 WEAK_SECRET = "changeme"
 MIN_SECRET_BYTES = 32
+CLOCK_SKEW_S = 30  # small boards often boot with a clock a little off; nbf/iat/exp get this much leeway
 
 
 class AuthError(Exception):
@@ -139,7 +140,7 @@ class Authenticator:
         claims = None
         for secret in self._secrets():
             try:
-                claims = jwt.decode(token, secret, algorithms=["HS256"],
+                claims = jwt.decode(token, secret, algorithms=["HS256"], leeway=CLOCK_SKEW_S,
                                     options={"require": ["exp", "user_id", "role"]})
                 break
             except jwt.ExpiredSignatureError as exc:
@@ -160,7 +161,7 @@ class Authenticator:
         if role not in ROLES:
             raise AuthError("authentication failed: unknown role")
         exp = claims.get("exp")
-        if exp is not None and float(exp) < time.time():
+        if exp is not None and float(exp) + CLOCK_SKEW_S < time.time():
             raise AuthError("authentication failed: token expired")
         return Identity(user_id=str(claims.get("user_id")), role=role,
                         expires_at=float(exp) if exp is not None else None, method="jwt")
