@@ -323,6 +323,7 @@ class StackOps:
             raise ProfileError(f"{profile.path}: endpoint-only profile: the deployment suites need `deployment`")
         self.deployment = profile.deployment
         self.paths = profile.paths
+        self._environment: str | None = None     # the environment this object last deployed
 
     # -- what the profile says -----------------------------------------------------------------
     def setting(self, key: str, default=None):
@@ -434,9 +435,16 @@ class StackOps:
                   wait_ready: bool = True) -> Operation:
         if version:
             self.upload(version)
-        commands = self._commands(operation, **self._values(version, environment))
-        return run_operation(self.target, f"{operation} {version or ''}".strip(), commands,
-                             self.wait_ready if wait_ready else None, self.ready_timeout_s)
+        values = self._values(version, environment)
+        commands = self._commands(operation, **values)
+        op = run_operation(self.target, f"{operation} {version or ''}".strip(), commands,
+                           self.wait_ready if wait_ready else None, self.ready_timeout_s)
+        self._environment = values["environment"] if operation in ("install", "upgrade") and op.succeeded else None
+        return op
+
+    def deployed_environment(self) -> str | None:
+        """The environment this object last installed successfully (None: unknown, deploy it again)."""
+        return self._environment
 
     def install(self, version: str, environment: str | None = None) -> Operation:
         return self.operation("install", version, environment)
@@ -506,7 +514,14 @@ class StackOps:
         wanted_rotate = (self.profile.data.get("logs") or {}).get("rotate")
         if configured and wanted_rotate is not None:
             configured = re.search(rf"^\s*rotate\s+{int(wanted_rotate)}\s*$", text, re.M) is not None
-        listing = f"sudo find {shlex.quote(self.log_dir or '/nonexistent')} -maxdepth 1 -type f -printf '%f\\n'"
+        log_dir = shlex.quote(self.log_dir or "/nonexistent")
+        listing = f"sudo find {log_dir} -maxdepth 1 -type f -printf '%f\\n'"
+        # A quiet environment may not have logged yet, and logrotate rightly skips empty logs
+        # (notifempty): give each empty log one line, so the forced rotation has something to rotate.
+        seeded = self.target.run(
+            f"sudo find {log_dir} -maxdepth 1 -type f -name '*.log' -empty -print "
+            f"-exec sh -c 'echo \"ivv: log rotation check $(date -u +%FT%TZ)\" >> \"$1\"' _ {{}} \\;",
+            timeout=30).stdout.split()
         before = set(self.target.run(listing, timeout=30).stdout.split())
         forced = self.target.run(f"sudo logrotate -v -f {shlex.quote(rule)}", timeout=60) if rule else None
         after = set(self.target.run(listing, timeout=30).stdout.split())
@@ -514,6 +529,7 @@ class StackOps:
         rotated = forced is not None and forced.exit_status == 0 and any(
             re.search(r"\.(\d+|\d{8}(-\d+)?)(\.gz)?$", name) for name in new_files)
         return {"configured": configured, "config": text[-800:] or f"no rule at {rule}", "rotated": rotated,
+                "seeded": seeded,
                 "new_files": new_files, "exit": forced.exit_status if forced else None,
                 "output": (forced.stdout + forced.stderr) if forced else "no logrotate rule in the profile"}
 

@@ -1,6 +1,6 @@
 """Where a gate run's wall time goes: boot, deploy, then each suite (written to manifest `phases`).
 
-A `PhaseClock` gives pytest hook functions for a suites conftest; the figures land in the active bundle's
+A `PhaseClock` is a pytest plugin (registered by suites/conftest.py); the figures land in the active bundle's
 manifest after every suite, so a run killed half-way still shows what it spent.
 """
 
@@ -15,7 +15,7 @@ from ivv import bundle as bundle_lib
 from ivv.evidence import now
 
 # Fixture name -> phase name; the first setup of each is timed.
-FIXTURE_PHASES = {"target": "boot", "deployed_stack": "deploy"}
+FIXTURE_PHASES = {"target": "boot", "deployed_stack": "deploy", "fresh_install": "deploy"}
 
 
 class PhaseClock:
@@ -59,44 +59,32 @@ class PhaseClock:
             return "suite " + parts[parts.index("suites") + 1]
         return "suite " + Path(str(item.path)).parent.name
 
-    # -- hooks ---------------------------------------------------------------------------------------
-    def fixture_setup_hook(self):
-        clock = self
-
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_fixture_setup(fixturedef, request):
-            phase = clock.fixture_phases.get(fixturedef.argname)
-            if phase is None or phase in clock.phases:
-                yield
-                return
-            start, start_iso = time.monotonic(), now()
+    # -- pytest hooks (the clock is registered as a plugin, so session fixtures are seen too) ---------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        phase = self.fixture_phases.get(fixturedef.argname)
+        if phase is None or phase in self.phases:
             yield
-            clock._add(phase, time.monotonic() - start, start_iso, now(), "fixture")
-            clock.publish()
-        return pytest_fixture_setup
+            return
+        start, start_iso = time.monotonic(), now()
+        yield
+        self._add(phase, time.monotonic() - start, start_iso, now(), "fixture")
+        self.publish()
 
-    def runtest_hook(self):
-        clock = self
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item, nextitem):
+        suite = self.suite_of(item)
+        self._inside.append(suite)
+        start, start_iso = time.monotonic(), now()
+        self.phases.setdefault(suite, {"name": suite, "kind": "suite", "seconds": 0.0, "start": start_iso})
+        try:
+            yield
+        finally:
+            self._inside.pop()
+            self._add(suite, time.monotonic() - start, start_iso, now(), "suite")
+            if nextitem is None or self.suite_of(nextitem) != suite:
+                self.publish()
 
-        @pytest.hookimpl(hookwrapper=True)
-        def pytest_runtest_protocol(item, nextitem):
-            suite = clock.suite_of(item)
-            clock._inside.append(suite)
-            start, start_iso = time.monotonic(), now()
-            clock.phases.setdefault(suite, {"name": suite, "kind": "suite", "seconds": 0.0, "start": start_iso})
-            try:
-                yield
-            finally:
-                clock._inside.pop()
-                clock._add(suite, time.monotonic() - start, start_iso, now(), "suite")
-                if nextitem is None or clock.suite_of(nextitem) != suite:
-                    clock.publish()
-        return pytest_runtest_protocol
-
-    def sessionfinish_hook(self):
-        clock = self
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_sessionfinish(session, exitstatus):
-            clock.publish()
-        return pytest_sessionfinish
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.publish()

@@ -1,13 +1,13 @@
 """Gate run timing: how long booting, deploying and each suite took, written to the manifest (`phases`).
 
 Boot is the first setup of the `target` fixture (a virtual device boots there), deploy the first setup of
-`deployed_stack`; a suite's time is its tests' wall time minus any boot/deploy that happened inside it.
+`deployed_stack` or the deployment suite's fresh install; a suite's time is its tests' wall time minus
+any boot/deploy that happened inside it.
 """
 
 from ivv.phases import PhaseClock
 
-_clock = PhaseClock()
 
-pytest_fixture_setup = _clock.fixture_setup_hook()
-pytest_runtest_protocol = _clock.runtest_hook()
-pytest_sessionfinish = _clock.sessionfinish_hook()
+def pytest_configure(config):
+    if not config.pluginmanager.has_plugin("ivv-phases"):
+        config.pluginmanager.register(PhaseClock(), "ivv-phases")

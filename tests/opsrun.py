@@ -210,3 +210,19 @@ def repack_archive(source: Path, dest: Path, edit) -> None:
             for entry in sorted(Path(tmp).iterdir()):
                 tar.add(entry, arcname=entry.name)
     shutil.copystat(source, dest)
+
+
+OPS_SUITES = "deployment,documentation,health,rollback"
+_SHARED: dict = {}
+
+
+def shared_cdr_run(vdevice, tmp_path_factory) -> GateRun:
+    """ONE `ivv gate` of the four operations suites with the shipped CDR gate on the session's device,
+    shared by the suite self-tests and the end-to-end test (each reads the facts it checks from it):
+    the device time is spent once, the checks stay separate."""
+    if "run" not in _SHARED:
+        tmp = tmp_path_factory.mktemp("cdr-gate")
+        restore_current(vdevice)
+        _SHARED["run"] = run_gate(tmp, vdevice, OPS_SUITES, CDR_GATE, timeout=1500)
+        restore_current(vdevice)
+    return _SHARED["run"]

@@ -23,9 +23,8 @@ def test_health_suite_on_the_local_stack(tmp_path):
 
 
 @pytest.mark.vdevice
-def test_health_suite_passes_on_the_virtual_device(vdevice, tmp_path):
-    opsrun.restore_current(vdevice)
-    run = opsrun.run_gate(tmp_path, vdevice, "health", opsrun.gate_file(tmp_path), timeout=600)
+def test_health_suite_passes_on_the_virtual_device(vdevice, tmp_path_factory):
+    run = opsrun.shared_cdr_run(vdevice, tmp_path_factory)
     assert run.verdict("ops.monitoring") == "PASS", run.explain()
     names = " | ".join(r["name"] for r in run.records("ops.monitoring"))
     for fact in ("camera removed: camera health reports unhealthy", "dependency stopped",

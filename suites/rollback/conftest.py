@@ -2,9 +2,9 @@
 
 import pytest
 
-from fixtures.rpc import _device_stack as device_rpc_stack
 from ivv.deploy import StackOps, write_data_via_api
 from ivv.rpc import RpcClient
+from ivv.stack import DeviceStack
 
 
 @pytest.fixture(scope="module")
@@ -17,9 +17,9 @@ def baseline(ops, target, profile):
     """N installed and ready, data written through the API, and the facts rollback must restore; the
     current release is installed again afterwards so later suites test what they expect."""
     def write_data():
-        stack = device_rpc_stack(profile, target, ops.environments[-1])
-        with RpcClient(stack.url, verify_tls=stack.verify_tls, timeout=30) as client:
-            login = client.authenticate(stack.credentials.token("operator"))
+        device = DeviceStack(target, profile, ops.environments[-1])
+        with RpcClient(device.rpc_url, verify_tls=False, timeout=30) as client:
+            login = client.authenticate(device.credentials(api_keys=False).token("operator"))
             if not login.ok:
                 raise RuntimeError(f"operator login refused: {login.error}")
             return write_data_via_api(client, profile.camera.get("device", "/dev/video0"))
