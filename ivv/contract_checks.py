@@ -182,6 +182,7 @@ class Probe:
         reply = None
         if credential is not None:
             reply = cli.authenticate(credential, method=self.auth_method, param=self.auth_param).frame
+            self.observed.note(self.auth_method, reply)
         return cli, reply
 
     def role_session(self, role: str) -> RpcClient:
@@ -733,6 +734,20 @@ def _probe_extra(probe: Probe, cli: RpcClient, names: tuple[str, ...]) -> list[s
 
 
 # -- drift -------------------------------------------------------------------------------------------
+def _documented_fields(schema: Any) -> tuple[set[str], set[str]]:
+    """Top-level properties and required names of an object schema, through allOf/anyOf/oneOf parts."""
+    if not isinstance(schema, dict):
+        return set(), set()
+    props, required = set(schema.get("properties", {})), set(schema.get("required", []))
+    for key in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(key, []):
+            p, r = _documented_fields(part)
+            props |= p
+            if key == "allOf":
+                required |= r
+    return props, required
+
+
 def drift(contract: Contract, observed: Observed) -> list[Row]:
     """Documented vs observed: codes used, result fields present, methods, notifications."""
     rows = []
@@ -744,8 +759,7 @@ def drift(contract: Contract, observed: Observed) -> list[Row]:
                     + (f"; undocumented {extra_codes}" if extra_codes else "")
                     + (f"; documented but never seen {unused}" if unused else ""), not extra_codes))
     for name, m in contract.methods.items():
-        props = set((m.result_schema or {}).get("properties", {})) if isinstance(m.result_schema, dict) else set()
-        required = set((m.result_schema or {}).get("required", [])) if isinstance(m.result_schema, dict) else set()
+        props, required = _documented_fields(m.result_schema)
         fields_seen = observed.fields.get(name)
         if fields_seen is None:
             state = "absent (method not found)" if name in observed.absent else (

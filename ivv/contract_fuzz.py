@@ -89,12 +89,15 @@ class _ServiceGone(Exception):
 # -- strategies --------------------------------------------------------------------------------------
 def _other_type(schema: dict) -> st.SearchStrategy:
     kind = schema.get("type") if isinstance(schema, dict) else None
-    pool = {"string": st.text(max_size=8), "integer": st.integers(-5, 5), "number": st.floats(allow_nan=False),
+    fractional = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer())
+    pool = {"string": st.text(max_size=8), "integer": st.integers(-5, 5), "number": fractional,
             "boolean": st.booleans(), "array": st.lists(st.integers(), max_size=2),
             "object": st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), "null": st.none()}
     kinds = {kind} if isinstance(kind, str) else set(kind or ())
     if "number" in kinds:
         kinds.add("integer")
+    if "integer" in kinds:
+        kinds.discard("number")  # 1.5 is the wrong type for an integer (1.0 would not be)
     return st.one_of([s for k, s in pool.items() if k not in kinds])
 
 
