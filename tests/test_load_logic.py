@@ -77,7 +77,7 @@ def test_time_series_buckets_per_second():
              (12.5, 900.0, "ping", False, True, 0, "RpcTimeout")]
     series = time_series(calls, started=10.0)
     assert series["t_s"] == [0.0, 1.0, 2.0]
-    assert series["requests"] == [2, 0, 1] and series["errors"] == [0, 0, 1]
+    assert series["requests"] == [2, 0, 1] and series["ok"] == [2, 0, 0] and series["errors"] == [0, 0, 1]
     assert series["max_ms"][0] == 3.0 and series["p99_ms"][1] is None
 
 

@@ -59,8 +59,8 @@ def load_figures(result: dict) -> list[Figure]:
               "locust": result.get("locust"), "errors": s["errors"], "error_examples": s["error_examples"][:5]}
     if result["model"] == "open":
         common["send_lag_p99_ms"] = s["send_lag"].get("p99_ms")
-    per_second_error_pct = [round(100.0 * e / r, 3) if r else (100.0 if e else 0.0)
-                            for e, r in zip(series["errors"], series["requests"], strict=True)]
+    per_second_error_pct = [round(100.0 * e / (e + k), 3) if e + k else 0.0
+                            for e, k in zip(series["errors"], series.get("ok", series["requests"]), strict=True)]
     return [
         Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})", lat.get("avg_ms"),
                "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),
@@ -68,7 +68,7 @@ def load_figures(result: dict) -> list[Figure]:
                common, _series(t, series["p95_ms"], "ms", "p95 per second")),
         Figure("perf.throughput", f"successful replies per second ({shape})", s["throughput_rps"], "req/s",
                {**common, "offered_rps": s["offered_rps"], "ok": s["ok"]},
-               _series(t, series["requests"], "req/s", "replies per second")),
+               _series(t, series.get("ok", series["requests"]), "req/s", "successful calls per second")),
         Figure("perf.error_rate", f"failed calls / all calls ({s['failed']} of {s['requests']}; {shape})",
                100.0 * s["error_rate"], "%", {**common, "not_sent": s["not_sent"]},
                _series(t, per_second_error_pct, "%", "failed calls per second")),

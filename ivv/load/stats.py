@@ -47,21 +47,26 @@ def stability(connections: dict) -> dict:
 
 
 def time_series(calls: list[tuple], started: float, bucket_s: float = 1.0) -> dict:
-    """Per-bucket count, errors and latency percentiles (exact, from the raw values) since `started`."""
+    """Per-bucket calls sent (`requests`), successful (`ok`), failed (`errors`) and latency percentiles
+    (exact, from the raw values) since `started`; a call counts in the bucket of its start time."""
     buckets: dict[int, list] = defaultdict(list)
     errors: Counter = Counter()
+    oks: Counter = Counter()
     for wall, latency, _m, ok, sent, _lag, _err in calls:
         b = max(0, int((wall - started) // bucket_s))
         if sent:
             buckets[b].append(latency)
-        if not ok:
+        if ok:
+            oks[b] += 1
+        else:
             errors[b] += 1
     last = max(list(buckets) + list(errors) + [-1])
-    series = {"t_s": [], "requests": [], "errors": [], "p50_ms": [], "p95_ms": [], "p99_ms": [], "max_ms": []}
+    series = {"t_s": [], "requests": [], "ok": [], "errors": [], "p50_ms": [], "p95_ms": [], "p99_ms": [], "max_ms": []}
     for b in range(last + 1):
         values = sorted(buckets.get(b, []))
         series["t_s"].append(round(b * bucket_s, 3))
         series["requests"].append(len(values))
+        series["ok"].append(oks.get(b, 0))
         series["errors"].append(errors.get(b, 0))
         for key, q in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99), ("max_ms", 1.0)):
             series[key].append(_quantile(values, q) if values else None)
