@@ -45,7 +45,7 @@ def run_suite(tmp_path: Path, gate_file: Path, tests: list[str], knobs: dict[str
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
     env.update({prefix + k.upper(): str(v) for k, v in knobs.items()})
     cmd = [sys.executable, "-m", "pytest", *[str(SUITE / t) for t in tests], "--ivv-gate", str(gate_file),
-           "--ivv-reports", str(tmp_path), "--ivv-run-id", "run", "-p", "no:cacheprovider", "-q",
+           "--ivv-target", "local", "--ivv-reports", str(tmp_path), "--ivv-run-id", "run", "-p", "no:cacheprovider", "-q",
            "--timeout", "150"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
     bundle = tmp_path / "run"
