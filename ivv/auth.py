@@ -46,9 +46,9 @@ class Credentials:
         algorithm: JWT algorithm the stack uses.
     """
 
-    jwt_secret: str
-    api_keys: dict[str, str] = field(default_factory=dict)
-    revoked_api_key: str | None = None
+    jwt_secret: str = field(repr=False)  # no secret in a traceback's repr (pytest prints locals)
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    revoked_api_key: str | None = field(default=None, repr=False)
     algorithm: str = "HS256"
     ttl: int = 3600
     roles: tuple[str, ...] = ROLES

@@ -103,10 +103,10 @@ class LocalStack:
     rpc_port: int
     health_port: int
     media_port: int
-    jwt_secret: str
+    jwt_secret: str = field(repr=False)  # never in a traceback's repr
     faults: dict = field(default_factory=dict)
-    api_keys: dict[str, str] = field(default_factory=dict)
-    revoked_api_key: str | None = None
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)
+    revoked_api_key: str | None = field(default=None, repr=False)
     media: LocalProcess | None = None
     service: LocalProcess | None = None
     host: str = "127.0.0.1"

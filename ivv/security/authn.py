@@ -20,6 +20,8 @@ from ivv.security.wire import Reply, Transcript
 
 EXPIRY_SECONDS = 2  # lifetime of the token used to test reuse after expiry on a long-lived connection
 EXPIRY_MARGIN = 1.5  # seconds past `exp` before the reuse attempt (clock granularity of `exp` is 1 s)
+LEEWAY_LADDER = (2, 5, 10, 20, 40, 80, 160, 320, 600)  # ages (s) of expired tokens tried at login
+LEEWAY_CAP = 600  # an allowance this large is no expiry at all
 LOGOUT_METHODS = ("logout", "sign_out", "revoke_session", "end_session")
 
 
@@ -160,35 +162,84 @@ def privilege_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
     return out
 
 
+def _accepts_expired(surface: Surface, transcript: Transcript, secret: str, seconds_ago: int) -> bool:
+    """Whether a login works with a token whose `exp` passed `seconds_ago` seconds ago."""
+    token = tokens.sign(tokens.claims(surface.roles[0], exp_in=-seconds_ago), secret, surface.credentials.algorithm)
+    register_secret(token)
+    transcript.describe(token, tokens.describe(token, f"expired {seconds_ago} s ago"))
+    with surface.connect("skew", transcript) as conn:
+        return conn.call(surface.auth_method, {surface.auth_param: token}).succeeded
+
+
+def measure_leeway(surface: Surface, transcript: Transcript, secret: str) -> int:
+    """The clock-skew allowance the service really grants on `exp` (to the second, at most LEEWAY_CAP):
+    the largest age of an expired token it still accepts at login, by a ladder then bisection."""
+    accepted, refused = 0, None
+    for age in LEEWAY_LADDER:
+        if _accepts_expired(surface, transcript, secret, age):
+            accepted = age
+        else:
+            refused = age
+            break
+    if refused is None:
+        return LEEWAY_CAP
+    while refused - accepted > 1:
+        middle = (accepted + refused) // 2
+        if _accepts_expired(surface, transcript, secret, middle):
+            accepted = middle
+        else:
+            refused = middle
+    return accepted
+
+
 def expiry_probe(surface: Surface, transcript: Transcript) -> Finding | Undecided:
-    """A session whose token expires must stop working on the same, still open, connection."""
+    """A session whose token expires must stop working on the same, still open, connection.
+
+    The service's clock-skew allowance is measured first (logins with tokens expired a few seconds to
+    minutes ago) and compared with the one the profile states (`auth.jwt.leeway_s`); the long-lived
+    token then expires, allowance included, a few seconds into the probe, so the wait stays short.
+    """
+    name = "expired session refused on a long-lived connection"
     secret = surface.credentials.jwt_secret
     method = surface.lowest_method()
     if not secret or not method:
-        return Undecided(AUTH_ENFORCED, "expired session refused on a long-lived connection",
-                         "no signing secret or no read-only protected method to test with")
-    body = tokens.claims(surface.roles[0], exp_in=EXPIRY_SECONDS)
+        return Undecided(AUTH_ENFORCED, name, "no signing secret or no read-only protected method to test with")
+    mark = transcript.mark()
+    transcript.note("probe: clock-skew allowance, then token reuse after expiry on one long-lived connection")
+    measured = measure_leeway(surface, transcript, secret)
+    stated = surface.leeway_s
+    leeway = measured if stated is None else max(stated, measured)
+    transcript.note(f"logins accepted tokens expired up to {measured} s ago"
+                    + (f" (the profile states {stated:g} s)" if stated is not None else " (the profile states none)"))
+    problems = []
+    if stated is not None and measured > stated + 1:
+        problems.append(f"tokens expired {measured} s ago are accepted; the profile states {stated:g} s")
+    if measured >= LEEWAY_CAP:
+        problems.append(f"tokens expired {LEEWAY_CAP} s ago are still accepted")
+    body = tokens.claims(surface.roles[0], exp_in=EXPIRY_SECONDS - max(leeway - 1, 0))
     token = tokens.sign(body, secret, surface.credentials.algorithm)
     register_secret(token)
-    transcript.describe(token, tokens.describe(token, f"valid for {EXPIRY_SECONDS} s"))
-    mark = transcript.mark()
-    transcript.note("probe: token reuse after expiry on one long-lived connection")
+    transcript.describe(token, tokens.describe(token, f"usable for about {EXPIRY_SECONDS + 1} s more"))
     with surface.connect("long", transcript) as conn:
         login = conn.call(surface.auth_method, {surface.auth_param: token})
         before = conn.call(method)
         if not (login.succeeded and before.succeeded):
-            return Undecided(AUTH_ENFORCED, "expired session refused on a long-lived connection",
-                             f"control failed: a fresh short-lived token was not accepted "
-                             f"({login.summary()}; {before.summary()})")
-        time.sleep(max(0.0, body["exp"] - time.time()) + EXPIRY_MARGIN)
-        transcript.note(f"token expired {time.time() - body['exp']:.1f} s ago")
+            return Undecided(AUTH_ENFORCED, name, f"control failed: a token inside the allowance was not "
+                                                  f"accepted ({login.summary()}; {before.summary()})")
+        time.sleep(max(0.0, body["exp"] + leeway + 1 - time.time()) + EXPIRY_MARGIN)
+        transcript.note(f"token expired {time.time() - body['exp']:.1f} s ago (allowance {leeway:g} s)")
         after = conn.call(method)
-        logout = next((m for m in LOGOUT_METHODS if m in surface.contract.methods), None)
-    return Finding(AUTH_ENFORCED, "expired session refused on a long-lived connection", not after.succeeded,
-                   expected=f"{method} refused once the token has expired",
-                   observed=f"before expiry: {before.summary()}; after expiry: {after.summary()}",
+    if after.succeeded:
+        problems.append(f"{method} still answered {time.time() - body['exp'] - leeway:.1f} s after the token "
+                        "expired (allowance included)")
+    logout = next((m for m in LOGOUT_METHODS if m in surface.contract.methods), None)
+    return Finding(AUTH_ENFORCED, name, not problems,
+                   expected=f"{method} refused once the token has expired (plus the clock-skew allowance)",
+                   observed="; ".join(problems) if problems else
+                   f"before expiry: {before.summary()}; after expiry: {after.summary()}",
                    exchange=transcript.render(mark),
-                   details={"logout_method": logout or "none in the contract (logout reuse not applicable)"})
+                   details={"measured_leeway_s": measured, "stated_leeway_s": stated,
+                            "logout_method": logout or "none in the contract (logout reuse not applicable)"})
 
 
 def placeholder_secret_probe(surface: Surface, transcript: Transcript) -> Finding:

@@ -10,13 +10,13 @@ Every value is registered for redaction the moment it is read.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from dataclasses import dataclass, field
 
 from ivv import contract as contract_lib
 from ivv.auth import Credentials, register_secret
-from ivv.errors import ConfigError, ProfileError
+from ivv.endpoint import credentials_from_env
+from ivv.errors import ProfileError
 from ivv.profile import Profile
 from ivv.security.surface import Surface
 
@@ -42,25 +42,6 @@ class SecurityContext:
                 action()
             except Exception:  # noqa: BLE001 - revoking a test key must not hide the findings
                 pass
-
-
-def _env(name: str, field_name: str, profile: Profile) -> str:
-    value = os.environ.get(name)
-    if not value:
-        raise ConfigError(f"{profile.path}: {field_name} names the environment variable {name}, "
-                          "which is not set")
-    register_secret(value)
-    return value
-
-
-def _from_env(profile: Profile) -> Credentials:
-    creds = profile.auth.get("credentials", {})
-    secret = _env(creds["jwt_secret_env"], "auth.credentials.jwt_secret_env", profile)
-    keys = {role: _env(var, f"auth.credentials.api_keys_env.{role}", profile)
-            for role, var in (creds.get("api_keys_env") or {}).items()}
-    revoked = (_env(creds["revoked_api_key_env"], "auth.credentials.revoked_api_key_env", profile)
-               if creds.get("revoked_api_key_env") else None)
-    return Credentials(secret, keys, revoked, algorithm=(profile.auth.get("jwt") or {}).get("algorithm", "HS256"))
 
 
 def _from_device(profile: Profile, target, cleanup: list) -> Credentials:
@@ -116,14 +97,15 @@ def build(profile: Profile, target, stack=None) -> SecurityContext:
         files_base = profile.files_base(host, rpc_port, environment)
         health_url = profile.health_url(profile.ready_endpoint, health_host, health_port)
         if profile.auth.get("credentials", {}).get("jwt_secret_env"):
-            credentials = _from_env(profile)
+            credentials = credentials_from_env(profile)
         else:
             credentials = _from_device(profile, target, cleanup)
     if profile.contract_path is None:
         raise ProfileError(f"{profile.path}: no `contract`; the security probes need the roles per method")
     login = profile.auth.get("login", {})
     surface = Surface(rpc_url, contract_lib.load(profile.contract_path), credentials,
-                      auth_method=login.get("method", "authenticate"), auth_param=login.get("param", "auth_token"))
+                      auth_method=login.get("method", "authenticate"), auth_param=login.get("param", "auth_token"),
+                      leeway_s=(profile.auth.get("jwt") or {}).get("leeway_s"))
     files = profile.rpc.get("files") or {}
     routes = [route.split("{filename}")[0] for route in files.get("routes", [])]
     header = files.get("auth_header", "Authorization: Bearer {token}")

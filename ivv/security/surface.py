@@ -34,6 +34,7 @@ class Surface:
     auth_method: str = "authenticate"
     auth_param: str = "auth_token"
     verify_tls: bool = False
+    leeway_s: float | None = None  # clock-skew allowance the profile states for exp/nbf (None: not stated)
     notes: list[str] = field(default_factory=list)
 
     def connect(self, name: str, transcript: Transcript) -> Conn:
