@@ -62,7 +62,8 @@ def test_command_round_trip_and_files(vdevice, tmp_path):
 @vdevice_test
 def test_address_forwards_a_device_port_lazily(vdevice):
     vdevice.run("mkdir -p /tmp/www && echo ivv-forward-ok > /tmp/www/probe.txt && "
-                "(cd /tmp/www && setsid python3 -m http.server 8091 </dev/null >/dev/null 2>&1 &)", check=True)
+                "sudo systemd-run --unit=ivv-selftest-http --property=WorkingDirectory=/tmp/www "
+                "python3 -m http.server 8091", check=True, timeout=30)
     host, port = vdevice.address(8091)
     assert host == "127.0.0.1" and vdevice.address(8091) == (host, port)
     body = None
@@ -72,7 +73,7 @@ def test_address_forwards_a_device_port_lazily(vdevice):
             break
         except OSError:
             time.sleep(0.5)
-    vdevice.run("pkill -f 'http.server 8091' || true")
+    vdevice.run("sudo systemctl stop ivv-selftest-http")
     assert body == "ivv-forward-ok\n"
 
 
