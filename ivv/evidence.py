@@ -107,6 +107,8 @@ class Journal:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.exists():
+            _drop_torn_tail(self.path)
         self._seq = len(read_records(self.path)) if self.path.exists() else 0
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
         self.records: list[Record] = []
@@ -131,6 +133,14 @@ class Journal:
         with self._lock:
             if not self._fh.closed:
                 self._fh.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut an unterminated last line (a run killed mid-write) before appending to the journal again."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
 
 
 def read_records(path: str | Path) -> list[Record]:

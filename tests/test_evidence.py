@@ -88,3 +88,13 @@ def test_unknown_kind_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="kind"):
         journal.append("opinion", "a.b", "looks fine")
     journal.close()
+
+
+def test_reopening_a_killed_journal_drops_the_torn_line_and_continues_numbering(tmp_path):
+    path = tmp_path / "evidence.jsonl"
+    path.write_text('{"kind": "check", "criterion": "a.b", "name": "x", "verdict": "PASS"}\n{"kind": "che')
+    journal = Journal(path)
+    record = journal.append("check", "a.b", "y", verdict="PASS")
+    journal.close()
+    assert record.seq == 2
+    assert [r.name for r in read_records(path)] == ["x", "y"]
