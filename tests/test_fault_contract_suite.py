@@ -71,6 +71,13 @@ def test_reference_stack_passes_the_contract_suite(tmp_path, gate_file):
         assert title in tables
     report = (tmp_path / "run" / "gate-review.md").read_text()
     assert "JSON-RPC 2.0 compliance matrix" in report and "auth and roles matrix" in report
+    # Hundreds of tokens and API keys were sent; none may be readable in the bundle (a JWT starts "eyJ",
+    # the reference stack's API keys "csk_"), while the redaction mask shows they were there.
+    leaked = [str(p) for p in (tmp_path / "run").rglob("*") if p.is_file()
+              and any(marker in p.read_bytes() for marker in (b"eyJ", b"csk_"))]
+    assert not leaked, leaked
+    auth_log = next((tmp_path / "run" / "artifacts").rglob("auth-exchanges.txt")).read_text()
+    assert auth_log.count("[REDACTED]") > 100
 
 
 def test_fault_security_auth_enforced_auth_bypass(tmp_path, gate_file):
