@@ -115,16 +115,20 @@ def unauthenticated_probe(surface: Surface, transcript: Transcript) -> Finding:
     """Every protected method called on a connection that never logged in."""
     mark = transcript.mark()
     transcript.note("probe: every protected method without logging in")
-    answered = []
+    rows = []
     with surface.connect("anon", transcript) as conn:
         for method in surface.protected_methods():
-            if conn.call(method).succeeded:
-                answered.append(method)
+            reply = conn.call(method)
+            rows.append([method, surface.contract.least_role(method) or "-", reply.summary(),
+                         "ANSWERED" if reply.succeeded else "refused"])
+    answered = [row[0] for row in rows if row[3] == "ANSWERED"]
     return Finding(AUTH_ENFORCED, "protected methods refuse an unauthenticated session", not answered,
                    expected="an error for every protected method",
                    observed=f"answered with a result: {', '.join(answered)}" if answered else
-                   f"all {len(surface.protected_methods())} refused",
-                   exchange=transcript.render(mark), details={"answered": answered})
+                   f"all {len(rows)} refused",
+                   exchange=transcript.render(mark),
+                   details={"table": {"title": "protected methods called without logging in",
+                                      "columns": ["method", "role needed", "reply", "outcome"], "rows": rows}})
 
 
 def privilege_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
