@@ -89,6 +89,20 @@ def _record_view(record, plot_files: dict[int, str]) -> dict[str, Any]:
     }
 
 
+def _waiver_view(waiver, verdicts: dict) -> dict:
+    """A loaded waiver with what it did in this run: applied, expired, or not needed."""
+    entry = verdicts["criteria"].get(waiver.criterion)
+    if entry is None:
+        status = "criterion not in the gates"
+    elif waiver.to_dict() in entry["expired_waivers"]:
+        status = "expired: covers nothing"
+    elif entry.get("waiver") == waiver.to_dict():
+        status = f"applied ({entry.get('underlying')} waived)"
+    else:
+        status = f"not needed (criterion {entry['verdict']})"
+    return dict(waiver.to_dict(), status=status)
+
+
 def _deciding_value(entry: dict, by_seq: dict) -> str:
     """The measured value shown in the criteria table: the first failing record, else the last one."""
     own = [by_seq[s] for s in entry["evidence"] if s in by_seq and by_seq[s].kind in ("measurement", "check")]
@@ -145,7 +159,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
         "not_verified": [row for row in rows if row["verdict"] == NOT_VERIFIED],
         "waived": [row for row in rows if row["verdict"] == WAIVED],
         "expired": [dict(w, used_for=row["id"]) for row in rows for w in row["expired_waivers"]],
-        "waivers": [w.to_dict() for w in bundle.waivers()],
+        "waivers": [_waiver_view(w, verdicts) for w in bundle.waivers()],
         "tests": [{"test": r.test, "outcome": r.value, "message": (r.details or {}).get("message"),
                    "criteria": (r.details or {}).get("criteria", [])} for r in tests],
         "unfinished": unfinished,

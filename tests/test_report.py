@@ -49,7 +49,8 @@ def test_render_writes_verdicts_and_both_reports(bundle_dir):
                  "## Device facts", "QEMU virtual device", '| tags | ["x", "y"] |', "## Phase timings",
                  "| boot | 16.2 |", "## Provenance", "9.8.7", "evidence.jsonl sha256",
                  "Latency table", "get\\|status", "(#ev-1)", "artifacts/", "plots/record-00001.svg",
-                 "WAIVED** (underlying NOT VERIFIED) by lab-team", "Expired waiver for `demo.untested`"):
+                 "WAIVED** (underlying NOT VERIFIED) by lab-team", "Expired waiver for `demo.untested`",
+                 "| applied (NOT VERIFIED waived) |", "| expired: covers nothing |"):
         assert text in markdown, text
     assert verdicts["criteria"]["demo.untested"]["verdict"] == "NOT VERIFIED"
     assert "the waiver expired on 2000-01-01" in verdicts["criteria"]["demo.untested"]["reason"]
