@@ -77,7 +77,7 @@ def test_reference_stack_passes_the_contract_suite(tmp_path, gate_file):
               and any(marker in p.read_bytes() for marker in (b"eyJ", b"csk_"))]
     assert not leaked, leaked
     auth_log = next((tmp_path / "run" / "artifacts").rglob("auth-exchanges.txt")).read_text()
-    assert auth_log.count("[REDACTED]") > 100
+    assert auth_log.count("[REDACTED]") >= 10  # one authenticate row per credential that is a token or key
 
 
 def test_fault_security_auth_enforced_auth_bypass(tmp_path, gate_file):
