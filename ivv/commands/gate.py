@@ -92,15 +92,30 @@ def validate_inputs(args: argparse.Namespace) -> GateSet:
     return gates
 
 
+def run_pytest(command: list[str], grace_s: float = 120.0) -> int:
+    """Run pytest; on Ctrl-C let it finish writing the bundle (it got the SIGINT too), on a second one stop it."""
+    proc = subprocess.Popen(command)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        print("ivv: interrupted; letting pytest write the report (Ctrl-C again to stop at once)", file=sys.stderr)
+        try:
+            return proc.wait(timeout=grace_s)
+        except (KeyboardInterrupt, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+            raise KeyboardInterrupt from None
+
+
 def run(args: argparse.Namespace) -> int:
     validate_inputs(args)
     run_id = args.run_id or new_run_id()
     command = [sys.executable, "-m", "pytest", *pytest_args(args, run_id)]
-    completed = subprocess.run(command, check=False)
+    returncode = run_pytest(command)
     bundle = Path(args.reports) / run_id
     verdicts_file = bundle / VERDICTS
-    if completed.returncode in (3, 4) or not verdicts_file.exists():
-        print(f"ivv: the harness could not run (pytest exit status {completed.returncode}); "
+    if returncode in (3, 4) or not verdicts_file.exists():
+        print(f"ivv: the harness could not run (pytest exit status {returncode}); "
               f"no verdicts in {bundle}", file=sys.stderr)
         return 2
     verdicts = json.loads(verdicts_file.read_text(encoding="utf-8"))
