@@ -234,3 +234,15 @@ def test_boot_time_and_console_log_go_into_the_bundle(vdevice, tmp_path):
     console = bundle.path / entry["console_log"]["path"]
     assert console.exists() and hashlib.sha256(console.read_bytes()).hexdigest() == entry["console_log"]["sha256"]
     assert "ivv: boot at" in console.read_text()
+
+
+def test_device_cli_with_no_running_device(tmp_path, monkeypatch, capsys):
+    from ivv import cli
+
+    monkeypatch.setenv("IVV_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["device", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "not built (ivv device build)" in out and "no running virtual device" in out
+    assert cli.main(["device", "down", "nosuch"]) == 1
+    assert cli.main(["device", "ssh", "--name", "nosuch", "--", "true"]) == 2   # nothing to reach
+    assert "pick one running virtual device" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import shutil
 import sys
 import time
 
-from ivv.errors import TargetError
+from ivv.errors import ConfigError, TargetUnreachable
 from ivv.inventory import load_inventory
 from ivv.targets.ssh import SshTarget
 from ivv.vdevice.image import build_image, cached_image
@@ -68,7 +68,7 @@ def cmd_up(args) -> int:
     target = QemuTarget(name=args.name, recipe=args.recipe, memory_mb=args.memory_mb, cpus=args.cpus,
                         accel=args.accel, ttl=args.ttl, owned=False)
     if any(d["name"] == args.name for d in running_devices()):
-        raise TargetError(f"a virtual device named {args.name} is already running (ivv device status)")
+        raise ConfigError(f"a virtual device named {args.name} is already running (ivv device status)")
     seconds = target.start()
     assert target.ssh is not None and target.machine is not None
     target.ssh.close()
@@ -120,7 +120,7 @@ def cmd_ssh(args) -> int:
     devices = _select([args.name] if args.name else [])
     if len(devices) != 1:
         names = ", ".join(d["name"] for d in devices) or "none"
-        raise TargetError(f"pick one running virtual device with --name (running: {names}); ivv device up starts one")
+        raise TargetUnreachable(f"pick one running virtual device with --name (running: {names}); ivv device up starts one")
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     target = _ssh_target(devices[0])
     argv = target.ssh_argv(*command, tty=not command and sys.stdin.isatty())
