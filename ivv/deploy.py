@@ -8,12 +8,16 @@ on the device so "nothing changed" and "data preserved" are comparisons, not cla
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shlex
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from ivv.errors import ProfileError
 
@@ -305,6 +309,9 @@ class BrokenUpgrade:
                 "version": self.version, "data_files": len(self.data)}
 
 
+# Release archives pinned for this process: version -> (private copy, sha256).
+_PINNED: dict[str, tuple[Path, str]] = {}
+
 # Files a running service legitimately creates inside its install tree (bytecode caches).
 RUNTIME_NOISE = ("__pycache__",)
 
@@ -413,14 +420,24 @@ class StackOps:
         return [render(c, values, f"{self.profile.path}: deployment.{operation}")
                 for c in self.profile.commands(operation)]
 
+    def release(self, version: str) -> tuple[Path, str]:
+        """The archive of `version` as first seen by this run (copied and pinned by sha256, so a rebuild
+        during the run cannot change the release under test half-way) and its sha256."""
+        if version not in _PINNED:
+            archive = self.profile.archive(version)
+            if not archive.is_file():
+                self._build_archives()
+            if not archive.is_file():
+                raise ProfileError(f"{self.profile.path}: deployment.archive for {version}: no file {archive} "
+                                   f"(build it with `{self.deployment.get('build', 'the stack build')}`)")
+            pinned = Path(tempfile.mkdtemp(prefix="ivv-release-")) / archive.name
+            shutil.copyfile(archive, pinned)
+            _PINNED[version] = (pinned, hashlib.sha256(pinned.read_bytes()).hexdigest())
+        return _PINNED[version]
+
     def upload(self, version: str) -> None:
         """Put the release archive where the profile's commands expect it (not part of the timing)."""
-        archive = self.profile.archive(version)
-        if not archive.is_file():
-            self._build_archives()
-        if not archive.is_file():
-            raise ProfileError(f"{self.profile.path}: deployment.archive for {version}: no file {archive} "
-                               f"(build it with `{self.deployment.get('build', 'the stack build')}`)")
+        archive, _sha = self.release(version)
         destination = self.profile.upload_path(version)
         if destination:
             self.target.put(archive, destination)
@@ -631,8 +648,8 @@ class StackOps:
         broken = self.deployment.get("broken")
         if not broken:
             raise ProfileError(f"{self.profile.path}: deployment.broken names no broken release to test with")
-        start = time.monotonic()
         self.upload(broken)
+        start = time.monotonic()
         commands = self._commands("upgrade", **self._values(broken, baseline.environment))
         up = run_operation(self.target, f"upgrade {broken}", commands, self.wait_ready, self.ready_timeout_s)
         if up.failed_step is not None:
@@ -722,7 +739,7 @@ def tls_handshake(host: str, port: int, timeout: float = 5.0) -> tuple[bool | No
         return None, {"tls": None, "connect": f"{type(exc).__name__}: {exc}"[:200]}
 
 
-def write_data_via_api(client, device: str, recording_s: float = 2.0) -> list[dict]:
+def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:
     """Make the service write data the way a user would: one snapshot and one short recording.
 
     `client` is an authenticated ivv.rpc.RpcClient (operator role or above). Returns the results, so the

@@ -19,7 +19,8 @@ def test_fresh_install_completes_to_ready(evidence, ops, fresh_install):
     evidence.check("ops.deploy", "service ready after install (code and body)", op.ready,
                    expected="ready", observed=op.ready_observation, artifacts=[art])
     evidence.measure("ops.deploy", "install time, first command to ready", op.total_s, unit="s",
-                     details={"commands_s": op.commands_s, "ready_wait_s": op.ready_wait_s}, artifacts=[art])
+                     details={"commands_s": op.commands_s, "ready_wait_s": op.ready_wait_s,
+                              "archive_sha256": ops.release(ops.current_version)[1]}, artifacts=[art])
     assert op.succeeded and op.ready
 
 
