@@ -498,11 +498,15 @@ def _credential(creds: Credentials, kind: str) -> tuple[str | None, str | None]:
     return creds.bad(kind, "admin"), None
 
 
-def auth_matrix(probe: Probe, methods: list[str] | None = None) -> list[Row]:
-    """Every method x every credential kind; a success where the contract refuses is a FAIL."""
+def auth_matrix(probe: Probe, methods: list[str] | None = None, token_in_params: bool = True) -> list[Row]:
+    """Every method x every credential kind; a success where the contract refuses is a FAIL.
+
+    Credentials are presented by logging the session in; with ``token_in_params`` each token is also
+    sent inside the call's own params (the per-call ``auth_token`` the API allows) on a session that never
+    logged in, where a service that trusts a token without checking it would let the call through.
+    """
     contract, creds = probe.contract, probe.credentials
     harvest(probe)
-    refusal = {c for c in (contract.code_for("auth"), contract.code_for("permission")) if c is not None}
     names = methods or [m for m in contract.methods if m != probe.auth_method]
     rows: list[Row] = []
     for kind in credential_kinds(creds):
@@ -520,34 +524,52 @@ def auth_matrix(probe: Probe, methods: list[str] | None = None) -> list[Row]:
                                 "accepted" if accepted else f"refused ({(auth_reply or {}).get('error')})",
                                 accepted == want, [cli.exchanges[-1].as_dict()],
                                 {"method": probe.auth_method, "credential": kind}))
-            for name in names:
-                allowed = contract.allows(name, role)
-                params = valid_params(contract.method(name), probe.observed)
-                try:
-                    if not cli.connected:
-                        cli, _ = probe.session(token)
-                    resp = probe.call(cli, name, params)
-                except (RpcTimeout, RpcConnectionLost) as exc:
-                    rows.append(Row(f"{name} x {kind}", "allowed" if allowed else "refused",
-                                    f"no reply: {exc}", False, [cli.exchanges[-1].as_dict()] if cli.exchanges else [],
-                                    {"method": name, "credential": kind}))
-                    continue
-                code = resp.error_code
-                succeeded = resp.ok
-                refused = code in refusal
-                if allowed:
-                    passed, observed = not refused, ("succeeded" if succeeded else f"error {code} (not an auth refusal)"
-                                                     if not refused else f"refused with {code}")
-                else:
-                    passed = not succeeded
-                    observed = (f"SUCCEEDED: {name} answered {kind} with a result" if succeeded
-                                else f"refused with {code}")
-                rows.append(Row(f"{name} x {kind}", "allowed" if allowed else "refused", observed, passed,
-                                [resp.exchange.as_dict()], {"method": name, "credential": kind,
-                                                            "refused_code_documented": code in refusal or code is None}))
+            rows += _role_calls(probe, cli, token, role, kind, names, None)
         finally:
             cli.close()
+        if token_in_params and token is not None:
+            try:
+                cli = probe.client()
+            except RpcError as exc:
+                rows.append(Row(f"{kind} in params", "a session", f"no session: {exc}", False))
+                continue
+            with cli:
+                rows += _role_calls(probe, cli, None, role, f"{kind} in params", names, token)
     _undo_side_effects(probe)
+    return rows
+
+
+def _role_calls(probe: Probe, cli: RpcClient, token: str | None, role: str | None, kind: str, names: list[str],
+                param_token: str | None) -> list[Row]:
+    """One call per method on ``cli``, judged against the contract's role for ``role``."""
+    contract = probe.contract
+    refusal = {c for c in (contract.code_for("auth"), contract.code_for("permission")) if c is not None}
+    rows = []
+    for name in names:
+        allowed = contract.allows(name, role)
+        params = dict(valid_params(contract.method(name), probe.observed))
+        if param_token is not None:
+            params[probe.auth_param] = param_token
+        try:
+            if not cli.connected:
+                cli, _ = probe.session(token)
+            resp = probe.call(cli, name, params)
+        except (RpcTimeout, RpcConnectionLost) as exc:
+            rows.append(Row(f"{name} x {kind}", "allowed" if allowed else "refused", f"no reply: {exc}", False,
+                            [cli.exchanges[-1].as_dict()] if cli.exchanges else [], {"method": name, "credential": kind}))
+            continue
+        code = resp.error_code
+        refused = code in refusal
+        if allowed:
+            passed = not refused
+            observed = "succeeded" if resp.ok else (f"refused with {code}" if refused
+                                                    else f"error {code} (not an auth refusal)")
+        else:
+            passed = not resp.ok
+            observed = f"SUCCEEDED: {name} answered {kind} with a result" if resp.ok else f"refused with {code}"
+        rows.append(Row(f"{name} x {kind}", "allowed" if allowed else "refused", observed, passed,
+                        [resp.exchange.as_dict()], {"method": name, "credential": kind,
+                                                    "refused_code_documented": refused or code is None}))
     return rows
 
 

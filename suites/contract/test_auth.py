@@ -18,8 +18,11 @@ def _grid(rows, contract, kinds):
         for k in kinds:
             r = cells.get((m, k))
             line.append("-" if r is None else (r.observed.split(":")[0][:24] if r.passed else "FAIL " + r.observed[:60]))
+        in_params = [r for (method, cred), r in cells.items() if method == m and cred.endswith(" in params")]
+        bad = [r.extra["credential"] for r in in_params if not r.passed]
+        line.append("-" if not in_params else (f"{len(in_params)} as expected" if not bad else "FAIL " + ", ".join(bad)))
         out.append(line)
-    return {"columns": ["method", "least role", *kinds], "rows": out}
+    return {"columns": ["method", "least role", *kinds, "token in params"], "rows": out}
 
 
 @pytest.mark.criterion(CRITERION)
