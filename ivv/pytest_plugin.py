@@ -221,8 +221,9 @@ def _short(text: str | None) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
 
 
-def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str], started: str) -> None:
-    outcome, message, cause = _outcome(item.stash.get(REPORTS, {}))
+def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str], started: str,
+                interrupted: str | None = None) -> None:
+    outcome, message, cause = ("error", interrupted, None) if interrupted else _outcome(item.stash.get(REPORTS, {}))
     recorder = _recorder_for(item, bundle)
     message = _short(message)
     for cid in criteria:
@@ -281,9 +282,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     if bundle is not None:
         bundle.journal.append("test", None, item.nodeid, value="started", test=item.nodeid,
                               suite=_suite_of(item), start=started, details={"criteria": criteria})
-    yield
+    result = yield
     if bundle is not None:
-        _close_test(item, bundle, criteria, started)
+        error = result.excinfo[1] if result.excinfo else None
+        interrupted = f"the run was interrupted during the test ({type(error).__name__})" if error else None
+        _close_test(item, bundle, criteria, started, interrupted)
 
 
 @pytest.hookimpl(trylast=True)

@@ -86,5 +86,6 @@ def test_ctrl_c_during_ivv_gate_still_writes_verdicts_and_report(tmp_path):
     verdicts = json.loads((tmp_path / "out" / "int" / "verdicts.json").read_text())
     assert verdicts["criteria"]["demo.latency"]["verdict"] == "PASS"
     assert verdicts["criteria"]["demo.file_roundtrip"]["verdict"] == "NOT VERIFIED"
+    assert "interrupted during the test (KeyboardInterrupt)" in verdicts["criteria"]["demo.file_roundtrip"]["reason"]
     assert "decision: HOLD" in out
     assert (tmp_path / "out" / "int" / "gate-review.html").exists()
