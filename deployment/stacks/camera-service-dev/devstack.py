@@ -45,16 +45,17 @@ def _wait_port(port: int, proc: subprocess.Popen, log: Path) -> None:
     raise SystemExit(f"devstack: nothing listening on 127.0.0.1:{port} after {READY_TIMEOUT:.0f} s; see {log}")
 
 
-def _keys(state: Path, python: str, env: dict) -> dict:
+def _keys(state: Path) -> dict:
+    """One API key per role and one revoked key, with the service's own key store (only hashes on disk)."""
+    sys.path.insert(0, str(SOURCE / "src"))
+    from camera_service.auth import ApiKeyStore
+
     keys_file = state / "api-keys.json"
     keys_file.unlink(missing_ok=True)
-    out = {}
-    for role in ("viewer", "operator", "admin", "revoked"):
-        cmd = [python, "-m", "camera_service.keys", "--file", str(keys_file), "add",
-               "viewer" if role == "revoked" else role, "--id", f"dev-{role}"]
-        out[role] = json.loads(subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout)["key"]
-    subprocess.run([python, "-m", "camera_service.keys", "--file", str(keys_file), "revoke", "dev-revoked"],
-                   env=env, check=True, capture_output=True)
+    store = ApiKeyStore(keys_file)
+    out = {role: store.add("viewer" if role == "revoked" else role, f"dev-{role}")[1]
+           for role in ("viewer", "operator", "admin", "revoked")}
+    store.revoke("dev-revoked")
     return out
 
 
@@ -64,7 +65,7 @@ def start(args) -> int:
     python = sys.executable
     env = dict(os.environ, PYTHONPATH=str(SOURCE / "src"))
     secret = secrets.token_urlsafe(36)
-    keys = _keys(state, python, env)
+    keys = _keys(state)
     faults = dict(kv.split("=", 1) for kv in args.fault)
     overlay = {
         "server": {"host": args.host, "port": args.rpc_port},
