@@ -167,10 +167,11 @@ def credentials_from_env(profile):
         raise ConfigError(f"{profile.path}: auth.credentials.jwt_secret_env is not given: an endpoint-only "
                           "profile names the environment variable holding the signing secret")
     secret = env(creds["jwt_secret_env"], "auth.credentials.jwt_secret_env")
-    keys = {role: env(var, f"auth.credentials.api_keys_env.{role}")
-            for role, var in (creds.get("api_keys_env") or {}).items()}
-    revoked = (env(creds["revoked_api_key_env"], "auth.credentials.revoked_api_key_env")
-               if creds.get("revoked_api_key_env") else None)
+    # API keys are optional: a role whose variable is unset has no key, and the probes that need one
+    # say so (NOT VERIFIED) instead of the whole run stopping.
+    keys = {role: env(var, "") for role, var in (creds.get("api_keys_env") or {}).items() if os.environ.get(var)}
+    revoked_var = creds.get("revoked_api_key_env")
+    revoked = env(revoked_var, "") if revoked_var and os.environ.get(revoked_var) else None
     return Credentials(secret, keys, revoked, algorithm=(profile.auth.get("jwt") or {}).get("algorithm", "HS256"))
 
 

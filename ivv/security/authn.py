@@ -99,7 +99,7 @@ def api_key_probes(surface: Surface, transcript: Transcript) -> list[Finding | U
     keys = {role: key for role, key in creds.api_keys.items() if key}
     out: list[Finding | Undecided] = []
     if not keys:
-        return [Undecided(AUTH_ENFORCED, "API keys", "the profile names no API key, so none was attacked")]
+        return [Undecided(AUTH_ENFORCED, "API keys", "no API key was given (auth.credentials in the profile), so none was attacked")]
     sample = next(iter(keys.values()))
     out.append(try_credential(surface, transcript, AUTH_ENFORCED, "random look-alike API key refused",
                               f"random API key, {len(sample)} chars like a real one", lookalike(sample)))
