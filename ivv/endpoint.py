@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,8 +151,6 @@ def inventory_for(host: str) -> dict:
 def credentials_from_env(profile):
     """ivv.auth.Credentials from the environment variables an endpoint-only profile names (registered
     for redaction as they are read); ConfigError naming the profile field when a variable is unset."""
-    import os
-
     from ivv.auth import Credentials, register_secret
 
     creds = profile.auth.get("credentials", {})
@@ -203,6 +202,13 @@ def prepare_gate(args: argparse.Namespace, run_id: str) -> argparse.Namespace:
             args.target = ["service"]
     if not args.profile or not _endpoint_only(args.profile):
         return args
+    if not args.inventory and not os.environ.get("IVV_INVENTORY"):
+        # a running service and no inventory: it runs here (the default inventory would boot a virtual
+        # device where nothing is installed)
+        folder = Path(tempfile.mkdtemp(prefix=f"ivv-endpoint-{run_id}-"))
+        args.inventory = str(folder / "inventory.yaml")
+        Path(args.inventory).write_text(yaml.safe_dump(inventory_for("127.0.0.1"), sort_keys=False))
+        args.target = ["service"]
     if not args.suites:
         root = Path(getattr(args, "suites_dir", None) or "suites")
         available = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()

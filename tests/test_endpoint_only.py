@@ -76,6 +76,8 @@ def test_endpoint_only_profile_restricts_suites(tmp_path):
                               target=[], suites=None, suites_dir=str(suites), pytest_args=["--", "-x"])
     endpoint.prepare_gate(args, "run")
     assert args.suites == "health,security" and args.pytest_args == ["-p", "ivv.endpoint", "-x"]
+    # no inventory: the service runs on this machine (never the default virtual device)
+    assert yaml.safe_load(open(args.inventory))["targets"][0]["kind"] == "local" and args.target == ["service"]
 
 
 def test_missing_contract_is_named():
