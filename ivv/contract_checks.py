@@ -172,6 +172,7 @@ class Probe:
     auth_param: str = "auth_token"
     observed: Observed = field(default_factory=Observed)
     rate_limit_retries: int = 5
+    canaries: Callable[[], dict[str, str]] | None = None  # traversal canary files present: path -> stamp
 
     def client(self) -> RpcClient:
         return RpcClient(self.url, timeout=self.timeout, **self.client_options).connect()

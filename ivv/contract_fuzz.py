@@ -24,14 +24,26 @@ from hypothesis.errors import Flaky, FlakyFailure
 
 from ivv.auth import redact_text
 from ivv.contract import Method
-from ivv.contract_checks import ACCEPTABLE_CLOSE_CODES, LEAK_PATTERNS, Probe, schema_strategy
+from ivv.contract_checks import (
+    ACCEPTABLE_CLOSE_CODES,
+    LEAK_PATTERNS,
+    Probe,
+    harvest,
+    schema_strategy,
+    valid_params,
+)
 from ivv.rpc import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
 
 MUTATIONS = ("valid", "wrong_type", "missing_required", "huge_string", "unicode", "path_traversal",
              "extreme_number", "deep_nesting", "extra_field", "params_not_object", "null_value")
-TRAVERSALS = ("../../etc/passwd", "../../../../../../etc/shadow", "/etc/passwd", "..\\..\\windows\\win.ini",
-              "%2e%2e%2f%2e%2e%2fetc%2fpasswd", "....//....//etc/passwd", "snap\x00.jpg", "../" * 12 + "tmp/ivv-x",
-              "/proc/self/environ", "~root/.ssh/id_rsa", "a/../../b.jpg", ".", "..", "")
+# Path traversal payloads aim at canary names, never at real system files: a service that does not
+# confine names would otherwise overwrite or delete /etc/passwd on the harness host or the device. A
+# canary that appears afterwards (next to the data folders or in /tmp) is a write outside the data dirs.
+CANARY = "ivv-canary-fuzz"
+TRAVERSALS = (f"../{CANARY}.jpg", f"../../{CANARY}.jpg", "../" * 12 + f"tmp/{CANARY}.jpg", f"/tmp/{CANARY}.jpg",
+              f"..\\..\\{CANARY}.jpg", f"%2e%2e%2f{CANARY}.jpg", f"....//....//{CANARY}.jpg",
+              f"a/../../{CANARY}.jpg", f"{CANARY}\x00.jpg", f"~/{CANARY}.jpg", ".", "..", "")
+PATH_LIKE = ("file", "path", "name", "dir")
 EXTREME_NUMBERS = (-1, 0, -(2**31), 2**31, -(2**63), 2**63, 2**64 + 1, 10**40, -1e308, 1e308, 0.5, -0.0,
                    float("inf"), float("nan"))
 DEEP = '"__ivv_deep__"'
@@ -111,8 +123,8 @@ def _json_values() -> st.SearchStrategy:
 def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
     """One mutated request frame for ``method``."""
     base_strategy = schema_strategy(method.params_schema)
-    if example:
-        base_strategy = st.one_of(st.just(example), base_strategy)
+    if example:  # mostly real values (a connected device), so a mutation reaches the code behind the checks
+        base_strategy = st.one_of(st.just(example), st.just(example), st.just(example), base_strategy)
     params: Any = dict(draw(base_strategy))
     mutation = draw(st.sampled_from(MUTATIONS))
     props = method.params_schema.get("properties", {})
@@ -128,7 +140,8 @@ def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
     elif mutation == "unicode":
         params[name] = draw(st.text(st.characters(codec=None, categories=None), min_size=1, max_size=40))
     elif mutation == "path_traversal":
-        params[name] = draw(st.sampled_from(TRAVERSALS))
+        pathish = [n for n in names if any(w in n.lower() for w in PATH_LIKE)]
+        params[draw(st.sampled_from(pathish)) if pathish else name] = draw(st.sampled_from(TRAVERSALS))
     elif mutation == "extreme_number":
         params[name] = draw(st.sampled_from(EXTREME_NUMBERS) | st.integers())
     elif mutation == "deep_nesting":
@@ -195,6 +208,16 @@ class _Runner:
             cli = self._session()
         except RpcError as exc:
             raise _Violation("crash", f"no session before sending: {exc}", case.frame) from exc
+        watch = self.probe.canaries if case.mutation in ("path_traversal", "replay") else None
+        before = watch() if watch else {}
+        self._send(cli, case)
+        if watch:
+            after = watch()
+            written = sorted(p for p in after if before.get(p) != after[p])
+            if written:
+                raise _Violation("wrote-outside", f"wrote outside the data folders: {written}", case.frame)
+
+    def _send(self, cli: RpcClient, case: FuzzCase) -> None:
         rate = self.probe.rate_code
         for attempt in range(6):
             try:
@@ -283,6 +306,7 @@ def _method_run(m: Method, example, per_method: int, budget: float, shrink_secon
             state["last"] = (case, violation)
             if state["first"] is None:
                 state["first"] = (case, violation)
+            state.setdefault("kinds", {}).setdefault(violation.kind, (case, violation))
             raise
 
     return run
@@ -300,12 +324,13 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
     per_method = max(1, max_examples // max(1, len(names)))
     budget = seconds / max(1, len(names))
     runner = _Runner(probe, call_timeout, contract.roles[-1])
+    harvest(probe)
     before = fs_snapshot() if fs_snapshot else None
     t_all = time.monotonic()
     try:
         for name in names:
             m = contract.method(name)
-            example = m.examples[0]["params"] if m.examples and isinstance(m.examples[0]["params"], dict) else None
+            example = valid_params(m, probe.observed)
             start = time.monotonic()
             state: dict[str, Any] = {"last": None, "first": None, "n": 0}
 
@@ -327,6 +352,10 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                     case, v = state["first"]
                 report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
                                                    shrunk=shrunk))
+                for kind, (other, ov) in state.get("kinds", {}).items():  # other bugs met on the way
+                    if kind != v.kind:
+                        report.failures.append(FuzzFailure(name, other.mutation, kind, ov.detail, other.frame,
+                                                           ov.reply, shrunk=False))
                 if v.kind == "crash" and stop_on_crash:
                     report.per_method[name] = state["n"]
                     report.examples += state["n"]

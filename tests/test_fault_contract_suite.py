@@ -147,3 +147,25 @@ def test_fault_contract_notifications_drop_field(tmp_path, gate_file):
     rows = [r for r in fails(records, "contract.notifications") if "->" in r["name"]]
     assert rows and all("recording_status_update notification at $.filename: required" in r["observed"]
                         for r in rows), [r["observed"] for r in rows]
+
+
+def test_fault_contract_fuzz_robustness_file_traversal(tmp_path, gate_file):
+    # file_traversal: snapshot names are no longer confined to the snapshots folder. The fuzzer's path
+    # mutations aim at canary names only (never real system files), so this is safe to run as any user.
+    data = yaml.safe_load(gate_file.read_text())
+    data["settings"]["contract"].update({"fuzz_examples": 150, "fuzz_seconds": 30, "fuzz_methods": ["take_snapshot"]})
+    narrow = tmp_path / "gate.yaml"
+    narrow.write_text(yaml.safe_dump(data, sort_keys=False))
+    try:
+        verdicts, records, out = run_suite(tmp_path, narrow, ["test_fuzz.py"], {"file_traversal": "1"})
+    finally:
+        for canary in Path("/tmp").glob("ivv-canary-fuzz*"):
+            canary.unlink()
+    assert verdict(verdicts, "contract.fuzz_robustness") == "FAIL", out[-2000:]
+    found = [r for r in fails(records, "contract.fuzz_robustness") if r["name"].startswith("fuzz take_snapshot")
+             or r["name"].startswith("fuzz *")]
+    assert found, [r["name"] for r in fails(records, "contract.fuzz_robustness")]
+    kinds = {r["name"].rsplit(": ", 1)[1] for r in found}
+    assert kinds & {"accepted-invalid", "wrote-outside"}, kinds
+    framed = [r for r in found if r["details"]["minimal_frame"]]
+    assert all(json.loads(r["details"]["minimal_frame"])["method"] == "take_snapshot" for r in framed)

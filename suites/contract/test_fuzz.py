@@ -16,6 +16,7 @@ def test_fuzz_robustness(contract_probe, rpc_stack, evidence, contract_setting):
                   seconds=float(contract_setting("fuzz_seconds", 60)),
                   call_timeout=float(contract_setting("fuzz_call_timeout_s", 5)),
                   shrink_seconds=float(contract_setting("fuzz_shrink_seconds", 30)),
+                  methods=contract_setting("fuzz_methods", None),
                   fs_snapshot=rpc_stack.fs_snapshot)
     art = evidence.artifact("fuzz-failures.json", json.dumps([f.as_dict() for f in report.failures], indent=2))
     summary = (f"{report.examples} examples over {len(report.per_method)} methods in {report.seconds:.1f} s; "
