@@ -66,6 +66,7 @@ def main() -> int:
         target = QemuTarget(name=f"bench-{index}", quiet=True)
         try:
             boots.append(target.start())
+            print(f"  boot {index + 1}: {boots[-1]:.1f} s to ready", flush=True)
             if index == 0:
                 assert target.ssh is not None
                 for _ in range(args.ssh):
