@@ -62,6 +62,48 @@ class EndpointTarget(Target):
                 "note": "reached over the network only; no shell, so no device facts"}
 
 
+@dataclass
+class EndpointStack:
+    """A stack ivv did not deploy, as the suites' `deployed_stack`: where it answers (through
+    `target.address`) and the credentials the profile names by environment variable. It offers no
+    control (no restart, no dependency stop/start), so checks that need one are NOT VERIFIED."""
+
+    target: Any
+    profile: Any
+    environment: str
+
+    def _addr(self, port: int) -> tuple[str, int]:
+        return self.target.address(port)
+
+    @property
+    def rpc_url(self) -> str:
+        host, port = self._addr(self.profile.rpc["port"])
+        return self.profile.rpc_url(host, port, self.environment)
+
+    def health_url(self, name: str = "ready") -> str:
+        host, port = self._addr(self.profile.health["port"])
+        return self.profile.health_url(name, host, port)
+
+    @property
+    def files_base(self) -> str:
+        host, port = self._addr(self.profile.rpc["port"])
+        return self.profile.files_base(host, port, self.environment)
+
+    @property
+    def data_dirs(self) -> list[str]:
+        return self.profile.data_dirs
+
+    def credentials(self, api_keys: bool = True):
+        return credentials_from_env(self.profile)
+
+    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
+        try:
+            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
+            return answer.status_code, answer.json()
+        except (requests.RequestException, ValueError):
+            return None, None
+
+
 # -- reading the user's URLs --------------------------------------------------------------------------
 def parse_url(url: str, option: str, schemes: tuple[str, ...]) -> tuple[str, str, int, str]:
     """(scheme, host, port, path) of a URL, or ConfigError naming the option."""
