@@ -8,6 +8,9 @@ offline wheelhouse (see `ivv stack build`).
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
 import os
 import secrets
@@ -16,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,16 +28,17 @@ import requests
 import yaml
 
 from ivv import redact
+from ivv.auth import Credentials
 from ivv.deploy import render
 from ivv.errors import ProfileError, TargetError
 from ivv.profile import Profile
+from ivv.rpc import RpcClient, RpcErrorResponse
 
 ROLES = ("viewer", "operator", "admin")
 
 
 def open_client(stack, role: str | None = None, timeout: float = 10.0):
     """An ivv.rpc.RpcClient connected to `stack` (LocalStack or DeviceStack), authenticated as `role`."""
-    from ivv.rpc import RpcClient, RpcErrorResponse
     client = RpcClient(stack.rpc_url, verify_tls=False, timeout=timeout).connect()
     if role is not None:
         reply = client.authenticate(stack.credentials(api_keys=False).token(role))
@@ -133,7 +138,6 @@ class LocalStack:
 
     def credentials(self, api_keys: bool = True):
         """ivv.auth.Credentials for this stack (registers every secret for redaction)."""
-        from ivv.auth import Credentials
         return Credentials(self.jwt_secret, dict(self.api_keys), self.revoked_api_key)
 
     def ready(self, timeout: float = 2.0) -> tuple[int | None, dict | None]:
@@ -311,7 +315,6 @@ def wheelhouse(requirements: Path, cache_root: Path) -> list[Path]:
     The cache folder is keyed by the requirements file's sha256, so the same pins always give the same
     wheel files (and the same archive bytes) without asking the registry again.
     """
-    import hashlib
     key = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
     cache = cache_root / key
     done = cache / ".complete"
@@ -351,7 +354,6 @@ def _release_files(profile: Profile, version: str, manifest: dict, wheels: list[
     files[f"{top}/config/release.yaml"] = ((header + yaml.safe_dump(release_config, sort_keys=True)).encode(), 0o644)
     for wheel in wheels:
         files[f"{top}/wheelhouse/{wheel.name}"] = (wheel.read_bytes(), 0o644)
-    import hashlib
     sums = "".join(f"{hashlib.sha256(data).hexdigest()}  {name.split('/', 1)[1]}\n"
                    for name, (data, _) in sorted(files.items()))
     files[f"{top}/SHA256SUMS"] = (sums.encode(), 0o644)
@@ -360,9 +362,6 @@ def _release_files(profile: Profile, version: str, manifest: dict, wheels: list[
 
 def write_archive(files: dict[str, tuple[bytes, int]], out: Path, mtime: int) -> None:
     """A tar.gz whose bytes depend only on `files`: sorted members, fixed owner, mode and times."""
-    import gzip
-    import io
-    import tarfile
     dirs = sorted({"/".join(name.split("/")[:i]) for name in files for i in range(1, name.count("/") + 1)})
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
@@ -394,7 +393,6 @@ class BuiltRelease:
 def build_releases(profile: Profile, versions: list[str] | None = None, out_dir: Path | None = None,
                    wheel_cache: Path | None = None) -> list[BuiltRelease]:
     """Build the release archives of `versions` (default: every manifest) reproducibly."""
-    import hashlib
     manifests = release_manifests(profile)
     versions = versions or list(manifests)
     unknown = [v for v in versions if v not in manifests]
@@ -558,7 +556,6 @@ class DeviceStack:
     def credentials(self, api_keys: bool = True):
         """ivv.auth.Credentials: the device's JWT secret, and API keys minted for this run (unless
         `api_keys` is False: minting runs a tool on the device, slow on a small board)."""
-        from ivv.auth import Credentials
         secret = self.jwt_secret()
         creds = self.profile.auth.get("credentials", {})
         if api_keys and creds.get("api_key_add") and self._keys_for != secret:

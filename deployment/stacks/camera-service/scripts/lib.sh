@@ -139,7 +139,7 @@ restart_units() { systemctl restart $UNITS || true; }
 wait_healthy() {
     local version="$1" timeout="${2:-$HEALTH_TIMEOUT}"
     PYTHONPATH="$INSTALL_DIR/current/src:$INSTALL_DIR/current/lib" python3 - "$CONFIG_DIR" "$version" "$timeout" <<'PY'
-import json, sys, time, urllib.error, urllib.request
+import json, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 from camera_service import config
 config_dir, version, timeout = Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
@@ -149,6 +149,12 @@ host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 base = f"http://{host}:{cfg['health']['port']}/health/"
 deadline, last = time.monotonic() + timeout, "no answer"
 while time.monotonic() < deadline:
+    # a unit that failed for good (exit 2/3 are not restarted) will not come up: stop waiting
+    if subprocess.run(["systemctl", "is-failed", "--quiet", "camera-service"]).returncode == 0:
+        last = "unit camera-service failed: " + subprocess.run(
+            ["journalctl", "-u", "camera-service", "-n", "3", "--no-pager", "-o", "cat"],
+            capture_output=True, text=True).stdout.strip().replace("\n", " | ")
+        break
     try:
         answer = urllib.request.urlopen(base + "ready", timeout=3)
     except urllib.error.HTTPError as exc:
@@ -165,7 +171,7 @@ while time.monotonic() < deadline:
     body = json.loads(answer.read() or b"{}")
     print(f"camera-service {version} is up; readiness: {body.get('status')} (HTTP {answer.status})")
     sys.exit(0)
-print(f"camera-service {version} did not come up within {timeout:.0f} s: {last}", file=sys.stderr)
+print(f"camera-service {version} did not come up: {last}", file=sys.stderr)
 sys.exit(1)
 PY
 }

@@ -16,7 +16,10 @@ previous=$(readlink "$INSTALL_DIR/previous"); previous=${previous#releases/}
 [ -d "$BACKUP_DIR/latest" ] || die "no config backup in $BACKUP_DIR/latest"
 
 # Fault knob slow_rollback (self-tests of the rollback-time criterion): sleep before rolling back.
-slow=$(sed -n 's/^CAMERA_SERVICE_FAULT_SLOW_ROLLBACK=//p' "$CONFIG_DIR/faults.env" 2>/dev/null | tail -n 1)
+slow=""
+if [ -f "$CONFIG_DIR/faults.env" ]; then
+    slow=$(sed -n 's/^CAMERA_SERVICE_FAULT_SLOW_ROLLBACK=//p' "$CONFIG_DIR/faults.env" | tail -n 1)
+fi
 if [ -n "$slow" ] && [ "$slow" != 0 ]; then say "fault slow_rollback: sleeping ${slow} s"; sleep "$slow"; fi
 
 say "rolling back to camera-service $previous"
