@@ -106,3 +106,13 @@ def test_transcript_describes_secrets_instead_of_showing_them():
     transcript.add("admin", ">", '{"params": {"auth_token": "the-real-token-value"}}')
     text = transcript.render()
     assert "the-real-token-value" not in text and "<valid admin credential>" in text
+
+
+def test_burst_only_to_loopback(monkeypatch):
+    from ivv.security import limits
+    from ivv.security.surface import Surface
+
+    monkeypatch.delenv(limits.REMOTE_BURST_ENV, raising=False)
+    surface = Surface("ws://192.0.2.10:8002/ws", contract=None, credentials=None)
+    result = limits.rate_limit_probe(surface, Transcript(), 200, 400, None)
+    assert not hasattr(result, "passed") and "loopback" in result.reason

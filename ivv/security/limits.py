@@ -7,14 +7,17 @@ connection), so the probe can never become a load test or a denial of service on
 from __future__ import annotations
 
 import json
+import os
 import ssl
 import time
+from urllib.parse import urlsplit
 
 import requests
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 from ivv.security import tokens
+from ivv.security.exposure import is_loopback
 from ivv.security.findings import Finding, Undecided
 from ivv.security.surface import REQUEST_LIMITS, Surface
 from ivv.security.wire import Transcript
@@ -22,6 +25,7 @@ from ivv.security.wire import Transcript
 MAX_BURST = 3000
 BURST_SECONDS = 10.0
 RATE_LIMITED = -32002  # the documented "rate limit exceeded" code; a contract may name another
+REMOTE_BURST_ENV = "IVV_ALLOW_REMOTE_BURST"  # "1": a device reached over the network may take the burst
 
 
 def _still_up(surface: Surface, transcript: Transcript, health_url: str | None, settle: float) -> tuple[bool, str]:
@@ -83,6 +87,10 @@ def rate_limit_probe(surface: Surface, transcript: Transcript, per_second: float
     name = "rate limit enforced and service up after a burst"
     if not per_second:
         return Undecided(REQUEST_LIMITS, name, "the profile states no rate limit")
+    host = urlsplit(surface.rpc_url).hostname or ""
+    if not is_loopback(host) and os.environ.get(REMOTE_BURST_ENV) != "1":
+        return Undecided(REQUEST_LIMITS, name, f"burst not sent to {host}: bursts go to loopback (or a forwarded "
+                                               f"port) only, unless {REMOTE_BURST_ENV}=1 says the device may take one")
     limited_code = surface.contract.code_for("rate", "limit") or RATE_LIMITED
     allowance = int((burst or per_second) + per_second)  # what may pass before the limit must bite
     count = min(MAX_BURST, max(50, 3 * allowance))
