@@ -2,11 +2,12 @@
 
 import os
 import random
+import time
 
 import pytest
 
 from ivv.errors import ConfigError
-from ivv.load.resources import ProcessSelector, ResourceSampler, memory_fit, parse_sample
+from ivv.load.resources import ProcessSelector, ResourceSampler, memory_fit, parse_samples, to_samples
 from ivv.load.spec import LoadSpec, spec_from_settings
 from ivv.load.stats import latency_summary, stability, summarize, time_series
 from ivv.targets.local import LocalTarget
@@ -95,17 +96,34 @@ def test_selector_needs_exactly_one_way():
         ProcessSelector(unit="camera-service", pid=3)
 
 
-def test_sampler_reads_this_process_through_the_local_target():
-    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pid=os.getpid()), interval_s=0.05)
-    first, second = sampler.sample_once(), sampler.sample_once()
-    assert first["pid"] == os.getpid() and first["rss_mb"] > 5 and first["fds"] >= 3
-    assert second["cpu_pct"] is not None and second["cpu_pct"] >= 0
-    assert parse_sample("NOPID\n") is None
+def test_sampler_loop_reads_this_process_through_the_local_target():
+    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pid=os.getpid()), interval_s=0.1,
+                              max_duration_s=10).start()
+    deadline = time.time() + 0.45
+    while time.time() < deadline:
+        sum(range(20000))  # some CPU for the sampler to see
+    samples = sampler.stop()
+    assert not sampler.errors and 3 <= len(samples) <= 8, (samples, sampler.errors)
+    assert {s["pid"] for s in samples} == {os.getpid()}
+    assert all(s["rss_mb"] > 5 and s["fds"] >= 3 for s in samples)
+    assert samples[0]["cpu_pct"] is None and samples[-1]["cpu_pct"] is not None
+    assert abs(samples[0]["wall"] - time.time()) < 5  # device uptime mapped onto this clock
+    assert [s["t_s"] for s in samples] == sorted(s["t_s"] for s in samples)
 
 
-def test_sampler_reports_a_missing_process():
-    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pidfile="/nonexistent/ivv.pid"))
-    assert sampler.sample_once() is None and sampler.missing == 1
+def test_sampler_counts_a_missing_process():
+    sampler = ResourceSampler(LocalTarget("local"), ProcessSelector(pidfile="/nonexistent/ivv.pid"), interval_s=0.1,
+                              max_duration_s=0.3).start()
+    time.sleep(0.5)
+    assert sampler.stop() == [] and sampler.missing >= 2
+
+
+def test_sample_lines_parse_and_cpu_comes_from_tick_deltas():
+    raw, missing = parse_samples("noise\nS 100.00 7 50 50 20480 3 12 100\nS 101.00 NOPID\nS 102.00 7 100 100 20480 3 12 100\n")
+    assert missing == 1 and len(raw) == 2
+    rows = to_samples(raw, offset=1000.0)
+    assert rows[0]["wall"] == 1100.0 and rows[1]["t_s"] == 2.0
+    assert rows[1]["cpu_pct"] == pytest.approx(50.0) and rows[0]["rss_mb"] == pytest.approx(20.972)
 
 
 def test_ivv_load_rejects_a_bad_url_with_exit_status_2(capsys):

@@ -67,7 +67,7 @@ def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, work
         command += ["--workers", str(int(workers))]
     sampler = None
     if target is not None and selector is not None:
-        sampler = ResourceSampler(target, selector, interval_s=sample_interval_s).start()
+        sampler = ResourceSampler(target, selector, interval_s=sample_interval_s, max_duration_s=budget).start()
     log_path = out_dir / "load.log"
     try:
         with open(log_path, "w") as log:

@@ -1,8 +1,9 @@
 """Sample a service's memory, CPU and open file descriptors on the target while a load runs.
 
-Every `interval_s` one shell command over `target.run` reads /proc for the service's main process
-(found by systemd unit MainPID, a pidfile, a pid or a `pgrep -f` pattern, resolved again at each sample
-so a restart shows as a new pid). CPU % comes from utime+stime deltas over the device's own uptime.
+A shell loop started with one `target.run` reads /proc on the device every `interval_s` for the service's
+main process (found by systemd unit MainPID, a pidfile, a pid or a `pgrep -f` pattern, resolved again at
+each sample so a restart shows as a new pid). CPU % comes from utime+stime deltas over the device's own
+uptime.
 A leak shows as a slope: `memory_fit` fits RSS against time by least squares over the steady window
 (after the warm-up) and gives MB/min; the steady-state figure is the mean RSS of that window.
 """
@@ -13,6 +14,7 @@ import csv
 import shlex
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,65 +56,101 @@ class ProcessSelector:
         return f"pid {self.pid}" if self.pid else f"process matching {self.pattern!r}"
 
 
-def sample_command(selector: ProcessSelector) -> str:
-    """One round trip: pid, device uptime, utime/stime ticks, VmRSS, threads, fd count, CLK_TCK."""
+def sample_loop_command(selector: ProcessSelector, interval_s: float, max_samples: int, stop_file: str) -> str:
+    """A loop that runs ON the target: one line per sample every `interval_s` until `stop_file` exists or
+    `max_samples` were taken. `S uptime pid utime stime rss_kb threads fds clk`, or `S uptime NOPID`.
+    Sampling on the device keeps the interval fixed however slow the SSH round trip is."""
     script = (
-        f"pid=$({selector.shell()} 2>/dev/null | head -n1); "
-        'if [ -z "$pid" ] || [ "$pid" = 0 ] || [ ! -r /proc/$pid/stat ]; then echo NOPID; exit 0; fi; '
-        'echo "pid $pid"; '
-        'echo "uptime $(cut -d" " -f1 /proc/uptime)"; '
-        "echo \"ticks $(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f12,13)\"; "
-        "echo \"rss_kb $(awk '/^VmRSS:/{print $2}' /proc/$pid/status)\"; "
-        "echo \"threads $(awk '/^Threads:/{print $2}' /proc/$pid/status)\"; "
-        'echo "fds $(ls /proc/$pid/fd 2>/dev/null | wc -l)"; '
-        'echo "clk $(getconf CLK_TCK)"'
+        f"i=0; clk=$(getconf CLK_TCK); "
+        f"while [ $i -lt {int(max_samples)} ] && [ ! -e {shlex.quote(stop_file)} ]; do "
+        f"pid=$({selector.shell()} 2>/dev/null | head -n1); up=$(cut -d' ' -f1 /proc/uptime); "
+        'if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r /proc/$pid/stat ]; then '
+        "t=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f12,13); "
+        "r=$(awk '/^VmRSS:/{print $2}' /proc/$pid/status); "
+        "th=$(awk '/^Threads:/{print $2}' /proc/$pid/status); "
+        'f=$(ls /proc/$pid/fd 2>/dev/null | wc -l); '
+        'echo "S $up $pid $t $r $th $f $clk"; '
+        'else echo "S $up NOPID"; fi; '
+        f"i=$((i+1)); sleep {interval_s:g}; done; rm -f {shlex.quote(stop_file)}"
     )
     if selector.sudo:
         return f"sudo -n sh -c {shlex.quote(script)}"
     return script
 
 
-def parse_sample(text: str) -> dict | None:
-    """The fields of one `sample_command` answer; None when the process is not there."""
-    values: dict[str, str] = {}
+def parse_samples(text: str) -> tuple[list[dict], int]:
+    """Raw samples (device uptime, pid, ticks, RSS, threads, fds) from the loop's output, and how many
+    times the process was not there."""
+    samples, missing = [], 0
     for line in text.splitlines():
-        if line.strip() == "NOPID":
-            return None
-        key, _, rest = line.partition(" ")
-        values[key] = rest.strip()
-    try:
-        utime, stime = (int(x) for x in values["ticks"].split())
-        return {"pid": int(values["pid"]), "uptime": float(values["uptime"]), "ticks": utime + stime,
-                "rss_mb": int(values["rss_kb"]) * 1024 / 1e6, "threads": int(values.get("threads") or 0),
-                "fds": int(values["fds"]), "clk": int(values.get("clk") or 100)}
-    except (KeyError, ValueError):
-        return None
+        parts = line.split()
+        if not parts or parts[0] != "S":
+            continue
+        if len(parts) == 3 and parts[2] == "NOPID":
+            missing += 1
+            continue
+        try:
+            _, up, pid, utime, stime, rss_kb, threads, fds, clk = parts
+            samples.append({"uptime": float(up), "pid": int(pid), "ticks": int(utime) + int(stime),
+                            "rss_mb": int(rss_kb) * 1024 / 1e6, "threads": int(threads), "fds": int(fds),
+                            "clk": int(clk)})
+        except ValueError:
+            missing += 1
+    return samples, missing
 
 
 class ResourceSampler:
-    """Background thread sampling one process until `stop()`; at most `max_samples` samples."""
+    """Samples one process on the target in a background thread until `stop()`.
 
-    def __init__(self, target, selector: ProcessSelector, interval_s: float = 1.0, max_samples: int = 7200,
-                 command_timeout_s: float = 10.0):
+    The loop runs on the target (one long `target.run`); `stop()` creates the stop file and collects its
+    output. Sample times are the device's uptime mapped to this machine's clock by one offset measured
+    just before the loop starts (the error is half an SSH round trip; the slope uses device time only).
+    """
+
+    def __init__(self, target, selector: ProcessSelector, interval_s: float = 1.0, max_duration_s: float = 3600.0,
+                 command_timeout_s: float = 30.0):
         self.target, self.selector, self.interval_s = target, selector, interval_s
-        self.max_samples, self.command_timeout_s = max_samples, command_timeout_s
+        self.max_samples = max(2, int(max_duration_s / interval_s) + 2)
+        self.command_timeout_s = command_timeout_s
+        self.max_duration_s = max_duration_s
         self.samples: list[dict] = []
         self.errors: list[str] = []
         self.missing = 0
-        self._stop = threading.Event()
+        self.stop_file = f"/tmp/ivv-sampler-{uuid.uuid4().hex[:12]}.stop"
+        self._output = ""
+        self._offset: float | None = None
         self._thread = threading.Thread(target=self._loop, name="ivv-resources", daemon=True)
-        self._command = sample_command(selector)
-        self._started = 0.0
-        self._last: dict | None = None
 
     def start(self) -> ResourceSampler:
-        self._started = time.time()
+        try:
+            before = time.time()
+            up = float(self.target.run("cut -d' ' -f1 /proc/uptime", timeout=self.command_timeout_s).stdout.split()[0])
+            self._offset = (before + time.time()) / 2 - up
+        except Exception as exc:  # an unreachable device is recorded; the load still runs
+            self.errors.append(f"uptime: {type(exc).__name__}: {exc}"[:200])
+            return self
         self._thread.start()
         return self
 
+    def _loop(self) -> None:
+        command = sample_loop_command(self.selector, self.interval_s, self.max_samples, self.stop_file)
+        try:
+            result = self.target.run(command, timeout=self.max_duration_s + self.command_timeout_s)
+            self._output = result.stdout
+            if result.exit_status != 0:
+                self.errors.append(f"sampler exit {result.exit_status}: {result.stderr.strip()[:160]}")
+        except Exception as exc:
+            self.errors.append(f"sampler: {type(exc).__name__}: {exc}"[:200])
+
     def stop(self) -> list[dict]:
-        self._stop.set()
-        self._thread.join(timeout=self.command_timeout_s + self.interval_s + 1)
+        if self._thread.is_alive():
+            try:
+                self.target.run(f"touch {shlex.quote(self.stop_file)}", timeout=self.command_timeout_s)
+            except Exception as exc:
+                self.errors.append(f"stop: {type(exc).__name__}: {exc}"[:200])
+            self._thread.join(timeout=self.interval_s + self.command_timeout_s + 5)
+        raw, self.missing = parse_samples(self._output)
+        self.samples = to_samples(raw, self._offset or 0.0)
         return self.samples
 
     def __enter__(self) -> ResourceSampler:
@@ -121,37 +159,20 @@ class ResourceSampler:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def _loop(self) -> None:
-        next_at = time.monotonic()
-        while not self._stop.is_set() and len(self.samples) < self.max_samples:
-            self.sample_once()
-            next_at += self.interval_s
-            self._stop.wait(max(0.0, next_at - time.monotonic()))
 
-    def sample_once(self) -> dict | None:
-        before = time.time()
-        try:
-            result = self.target.run(self._command, timeout=self.command_timeout_s)
-        except Exception as exc:  # an unreachable device is recorded, the run goes on
-            self.errors.append(f"{type(exc).__name__}: {exc}"[:200])
-            return None
-        wall = (before + time.time()) / 2
-        raw = parse_sample(result.stdout)
-        if raw is None:
-            self.missing += 1
-            if result.exit_status != 0:
-                self.errors.append(f"exit {result.exit_status}: {result.stderr.strip()[:160]}")
-            return None
+def to_samples(raw: list[dict], offset: float, started: float | None = None) -> list[dict]:
+    """Raw samples -> rows with this machine's wall time, CPU % between consecutive samples of one pid."""
+    rows, last = [], None
+    for r in raw:
         cpu = None
-        last = self._last
-        if last is not None and last["pid"] == raw["pid"] and raw["uptime"] > last["uptime"]:
-            cpu = 100.0 * (raw["ticks"] - last["ticks"]) / raw["clk"] / (raw["uptime"] - last["uptime"])
-        self._last = raw
-        sample = {"t_s": round(wall - self._started, 3), "wall": wall, "pid": raw["pid"],
-                  "rss_mb": round(raw["rss_mb"], 3), "cpu_pct": None if cpu is None else round(cpu, 2),
-                  "fds": raw["fds"], "threads": raw["threads"]}
-        self.samples.append(sample)
-        return sample
+        if last is not None and last["pid"] == r["pid"] and r["uptime"] > last["uptime"]:
+            cpu = 100.0 * (r["ticks"] - last["ticks"]) / r["clk"] / (r["uptime"] - last["uptime"])
+        last = r
+        wall = offset + r["uptime"]
+        rows.append({"t_s": round(wall - (started if started is not None else offset + raw[0]["uptime"]), 3),
+                     "wall": wall, "pid": r["pid"], "rss_mb": round(r["rss_mb"], 3),
+                     "cpu_pct": None if cpu is None else round(cpu, 2), "fds": r["fds"], "threads": r["threads"]})
+    return rows
 
 
 def memory_fit(samples: list[dict], warmup_s: float = 0.0) -> dict:

@@ -79,8 +79,14 @@ def _quantile(sorted_values: list[float], q: float) -> float:
 
 
 def summarize(calls: list[tuple], setup: list[tuple], connections: dict, started: float, ended: float) -> dict:
-    """The run's figures. Throughput = successful replies per second of the load window."""
-    window = max(1e-9, ended - started)
+    """The run's figures. Throughput = successful replies per second of the window in which calls were
+    made: first call's start to last call's end (connection set-up and the final drain are not load)."""
+    if calls:
+        first = min(c[0] for c in calls)
+        last = max(c[0] + c[1] / 1000.0 for c in calls)
+        window = max(1e-9, min(ended, last) - max(started, first))
+    else:
+        window = max(1e-9, ended - started)
     sent = [c[1] for c in calls if c[4]]
     ok = sum(1 for c in calls if c[3])
     failed = len(calls) - ok
