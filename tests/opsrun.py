@@ -223,6 +223,39 @@ def shared_cdr_run(vdevice, tmp_path_factory) -> GateRun:
     if "run" not in _SHARED:
         tmp = tmp_path_factory.mktemp("cdr-gate")
         restore_current(vdevice)
-        _SHARED["run"] = run_gate(tmp, vdevice, OPS_SUITES, CDR_GATE, timeout=1500)
+        # one rollback round trip instead of the gate's three: `make gate` runs the three
+        gate = gate_file(tmp, settings={"rollback.repeats": SELFTEST_REPEATS}, name="cdr-deployment")
+        _SHARED["run"] = run_gate(tmp, vdevice, OPS_SUITES, gate, timeout=1800)
         restore_current(vdevice)
     return _SHARED["run"]
+
+
+SELFTEST_REPEATS = 1
+SLOW_ROLLBACK_S = 40     # the fault: rollback.sh sleeps this long before working
+SLOW_SLO_S = 35          # the fault run's SLO: below the fault, far above a healthy rollback here
+
+
+def rollback_fault_run(vdevice, tmp_path_factory) -> tuple[GateRun, str]:
+    """ONE rollback-suite run with two real faults: rollback.sh sleeping past a small SLO (knob
+    slow_rollback) and an upgrade step deleting a data file. Each criterion's self-test reads its own
+    evidence from it (the time from the sleep, the missing file by name). Returns (run, deleted file)."""
+    if "rollback-faults" not in _SHARED:
+        tmp = tmp_path_factory.mktemp("rollback-faults")
+        ops = stack_ops(vdevice)
+        ops.rollback_baseline(lambda: [])            # N installed and ready, so the knob file survives
+        victim = ops.seed_data_markers()[0]
+        set_faults(vdevice, DEFAULT_PROFILE, {"slow_rollback": SLOW_ROLLBACK_S})
+
+        def bad_upgrade(data):
+            data["deployment"]["upgrade"] = list(data["deployment"]["upgrade"]) + [f"sudo rm -f {victim}"]
+
+        profile = profile_copy(tmp, bad_upgrade)
+        gate = gate_file(tmp, settings={"rollback.repeats": 1},
+                         thresholds={"ops.rollback_time": {"op": "<=", "value": SLOW_SLO_S, "unit": "s"}})
+        try:
+            run = run_gate(tmp, vdevice, "rollback", gate, profile=profile, pytest_args=["-k", "time_and_state"],
+                           timeout=900)
+        finally:
+            restore_current(vdevice)
+        _SHARED["rollback-faults"] = (run, victim)
+    return _SHARED["rollback-faults"]
