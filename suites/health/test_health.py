@@ -5,18 +5,26 @@ import pytest
 from ivv import health
 
 
+def _shown(wait: dict) -> dict:
+    """The last answer of a wait, as the report shows it: time, HTTP code and body."""
+    last = wait.get("last") or {}
+    return {"elapsed_s": wait.get("elapsed_s"), "http": last.get("status_code"), "body": last.get("body")}
+
+
 @pytest.mark.criterion("ops.monitoring")
 def test_endpoints_match_schema_and_status_codes(evidence, health_ops):
     for endpoint in health_ops.endpoints:
         answer = health_ops.probe(endpoint)
         art = evidence.artifact(f"{endpoint.name}.json", health_ops.dump(answer.summary()))
         errors = health.schema_errors(answer.body, endpoint.schema) if answer.answered else [answer.error]
+        shown = {"http": answer.status_code, "body": answer.body}
         evidence.check("ops.monitoring", f"{endpoint.path} body matches its documented schema", not errors,
                        expected="valid against the profile's schema", observed=errors or answer.body,
-                       artifacts=[art])
+                       artifacts=[art], details=shown if not errors else {"errors": errors, **shown})
         ok, reason = health.consistency(answer, endpoint.status_codes)
         evidence.check("ops.monitoring", f"{endpoint.path} status code agrees with the body", ok,
-                       expected=endpoint.status_codes, observed=reason, artifacts=[art])
+                       expected=endpoint.status_codes, observed=reason, artifacts=[art],
+                       details={"judged": reason, "http": answer.status_code, "status": answer.body_status})
 
 
 @pytest.mark.criterion("ops.monitoring")
@@ -38,13 +46,14 @@ def test_readiness_follows_the_dependency(evidence, health_ops):
     art = evidence.artifact("dependency-cycle.json", health_ops.dump(result))
     evidence.check("ops.monitoring", "dependency stopped: readiness reports not ready (503) within the bound",
                    result["down"]["reached"] and result["down"]["consistent"],
-                   expected=f"not ready within {result['timeout_s']} s", observed=result["down"], artifacts=[art])
+                   expected=f"not ready within {result['timeout_s']} s", observed=result["down"], artifacts=[art],
+                   details=_shown(result["down"]))
     evidence.check("ops.monitoring", "device confirms the dependency was really stopped",
                    not result["device_while_down"]["all_running"], expected="a component not active",
                    observed=result["device_while_down"])
     evidence.check("ops.monitoring", "dependency started: readiness back to ready within the bound",
                    result["up"]["reached"], expected=f"ready within {result['timeout_s']} s",
-                   observed=result["up"], artifacts=[art])
+                   observed=result["up"], artifacts=[art], details=_shown(result["up"]))
 
 
 @pytest.mark.criterion("ops.monitoring")
@@ -54,9 +63,11 @@ def test_camera_health_follows_the_camera(evidence, health_ops):
         pytest.skip("camera health: this target/profile offers no way to remove the camera")
     art = evidence.artifact("camera-cycle.json", health_ops.dump(result))
     evidence.check("ops.monitoring", "camera removed: camera health reports unhealthy", result["removed"]["reached"],
-                   expected="unhealthy (and a non-2xx code)", observed=result["removed"], artifacts=[art])
+                   expected="unhealthy (and a non-2xx code)", observed=result["removed"], artifacts=[art],
+                   details=_shown(result["removed"]))
     evidence.check("ops.monitoring", "camera restored: camera health reports healthy again",
-                   result["restored"]["reached"], expected="healthy", observed=result["restored"], artifacts=[art])
+                   result["restored"]["reached"], expected="healthy", observed=result["restored"], artifacts=[art],
+                   details=_shown(result["restored"]))
 
 
 @pytest.mark.criterion("ops.monitoring")

@@ -19,10 +19,14 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
                        expected=baseline.next_version, observed=after.upgraded_version)
         evidence.check("ops.rollback_time", f"run {run}: rollback to {baseline.version} answers as it",
                        back.succeeded and back.ready and after.version == baseline.version,
-                       expected=baseline.version, observed=after.version)
+                       expected=baseline.version, observed=after.version,
+                       details={"version": after.version, "rollback_s": back.total_s,
+                                "ready": (back.ready_observation or {}).get("body")})
         evidence.check("ops.data_preserved", f"run {run}: data sha256 unchanged after upgrade and rollback",
                        after.data == baseline.data, expected=f"{len(baseline.data)} files",
-                       observed=deploy.diff_checksums(baseline.data, after.data))
+                       observed=deploy.diff_checksums(baseline.data, after.data),
+                       details={"sha256": {p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1]: v[:16]
+                                           for p, v in sorted(after.data.items())}})
         evidence.check("ops.data_preserved", f"run {run}: configuration restored to N's",
                        deploy.is_empty_diff(after.config_diff), expected="no config file differs from N's",
                        observed=after.config_diff)
