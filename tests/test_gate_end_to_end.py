@@ -23,8 +23,11 @@ def test_cdr_gate_proceeds_on_the_reference_stack(vdevice, tmp_path_factory):
                  "pytest-report.html", "manifest.json"):
         assert (run.bundle / name).exists(), name
     review = (run.bundle / "gate-review.md").read_text()
-    for text in ("worst rollback time", "install time, first command to ready", "not_ready", "sha256"):
+    for text in ("worst rollback time", "install time, first command to ready", "Phase timings"):
         assert text in review, text
+    page = (run.bundle / "gate-review.html").read_text()
+    for text in ("not_ready", "sha256", "ActiveState", "readable by camera-service"):
+        assert text in page, text
     phases = {p["name"]: p["seconds"] for p in json.loads((run.bundle / "manifest.json").read_text())["phases"]}
     for suite in opsrun.OPS_SUITES.split(","):
         assert phases[f"suite {suite}"] > 0, phases
