@@ -83,3 +83,20 @@ def test_endpoint_only_profile_restricts_suites(tmp_path):
 def test_missing_contract_is_named():
     with pytest.raises(ConfigError, match="--contract .*not found"):
         endpoint.build_profile("ws://127.0.0.1:1/ws", "http://127.0.0.1:2", "/nonexistent.json", found_health={})
+
+
+def test_install_criteria_never_pass_even_with_passing_evidence(tmp_path):
+    """The "not deployed" gap outweighs any PASS record a stray test might add for the same criterion."""
+    from ivv.bundle import Bundle
+    from ivv.evidence import read_records
+    from ivv.verdicts import derive
+
+    gates = GateSet.load(["cdr-deployment"])
+    bundle = Bundle.create(tmp_path, "run", gates=gates)
+    ids = endpoint.record_not_deployed(gates, bundle, "dev")
+    bundle.recorder(suite="deployment").check("ops.deploy", "a stray passing check", True)
+    bundle.finish()
+    verdict = derive(read_records(bundle.path / "evidence.jsonl"), gates)
+    assert set(ids) == set(INSTALL_CRITERIA) & {c.id for c in gates.criteria}
+    assert verdict["criteria"]["ops.deploy"]["verdict"] == "NOT VERIFIED"
+    assert all(verdict["criteria"][cid]["verdict"] == "NOT VERIFIED" for cid in ids)
