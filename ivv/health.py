@@ -271,7 +271,7 @@ class HealthOps:
     def _local_actions(self) -> dict | None:
         """A local process tree is controlled through its own methods, not shell commands."""
         stack = self.stack
-        if stack is None or not hasattr(stack, "stop_media"):
+        if getattr(self.target, "kind", None) != "local" or not hasattr(stack, "restart"):
             return None
         return {"media.stop": stack.stop_media, "media.start": stack.start_media, "service.restart": stack.restart}
 
