@@ -60,17 +60,20 @@ def sample_loop_command(selector: ProcessSelector, interval_s: float, max_sample
     """A loop that runs ON the target: one line per sample every `interval_s` until `stop_file` exists or
     `max_samples` were taken. `S uptime pid utime stime rss_kb threads fds clk`, or `S uptime NOPID`.
     Sampling on the device keeps the interval fixed however slow the SSH round trip is."""
+    # Shell builtins only inside the loop (read, set, case, globs): a fork costs tens of ms on a small or
+    # emulated device. The pid is looked up again only when its process is gone.
+    resolve = f"pid=$({selector.shell()} 2>/dev/null | head -n1)"
     script = (
-        f"i=0; clk=$(getconf CLK_TCK); "
+        f"i=0; clk=$(getconf CLK_TCK); {resolve}; "
         f"while [ $i -lt {int(max_samples)} ] && [ ! -e {shlex.quote(stop_file)} ]; do "
-        f"pid=$({selector.shell()} 2>/dev/null | head -n1); up=$(cut -d' ' -f1 /proc/uptime); "
-        'if [ -n "$pid" ] && [ "$pid" != 0 ] && [ -r /proc/$pid/stat ]; then '
-        "t=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f12,13); "
-        "r=$(awk '/^VmRSS:/{print $2}' /proc/$pid/status); "
-        "th=$(awk '/^Threads:/{print $2}' /proc/$pid/status); "
-        'f=$(ls /proc/$pid/fd 2>/dev/null | wc -l); '
-        'echo "S $up $pid $t $r $th $f $clk"; '
-        'else echo "S $up NOPID"; fi; '
+        'read up _ < /proc/uptime; '
+        f'if [ -z "$pid" ] || [ ! -r /proc/$pid/stat ]; then {resolve}; fi; '
+        'if [ -n "$pid" ] && [ "$pid" != 0 ] && read -r line 2>/dev/null < /proc/$pid/stat; then '
+        'set -- ${line##*) }; t="${12} ${13}"; r=; th=; '
+        'while read -r k v _; do case $k in VmRSS:) r=$v;; Threads:) th=$v;; esac; done < /proc/$pid/status; '
+        'set -- /proc/$pid/fd/*; '
+        'echo "S $up $pid $t $r $th $# $clk"; '
+        'else echo "S $up NOPID"; pid=; fi; '
         f"i=$((i+1)); sleep {interval_s:g}; done; rm -f {shlex.quote(stop_file)}"
     )
     if selector.sudo:
