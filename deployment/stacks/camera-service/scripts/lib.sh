@@ -12,7 +12,9 @@ UNITS="mediamtx camera-service"
 HEALTH_TIMEOUT=${CAMERA_SERVICE_HEALTH_TIMEOUT:-60}
 ENVIRONMENTS="development staging production"
 
-say() { printf '%s: %s\n' "$(basename "$0")" "$*"; }
+STARTED_NS=$(date +%s%N)
+# Messages carry the seconds since the script started, so slow steps show in the log.
+say() { printf '%s [%5.1fs]: %s\n' "$(basename "$0")" "$(( ($(date +%s%N) - STARTED_NS) / 1000000 ))e-3" "$*"; }
 die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit "${2:-1}"; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root (use sudo)" 2; }
@@ -57,11 +59,17 @@ place_release() {
     fi
     rm -rf "$dest/lib"
     install -d -m 0755 "$dest/lib"
-    local wheel
-    for wheel in "$dest"/wheelhouse/*.whl; do
-        [ -e "$wheel" ] || die "release $version has an empty wheelhouse"
-        python3 -m zipfile -e "$wheel" "$dest/lib" || die "cannot unpack $(basename "$wheel")"
-    done
+    ls "$dest"/wheelhouse/*.whl >/dev/null 2>&1 || die "release $version has an empty wheelhouse"
+    # Unpack the wheels and compile everything once, as root: the service user cannot write
+    # __pycache__ in the release, and compiling on every start is slow on a small board.
+    python3 - "$dest" <<'PY' || die "cannot unpack the wheelhouse of $version"
+import compileall, pathlib, sys, zipfile
+dest = pathlib.Path(sys.argv[1])
+for wheel in sorted((dest / "wheelhouse").glob("*.whl")):
+    zipfile.ZipFile(wheel).extractall(dest / "lib")
+ok = all(compileall.compile_dir(str(dest / part), quiet=1) for part in ("src", "lib"))
+sys.exit(0 if ok else 1)
+PY
     chown -R root:root "$dest"
     chmod -R go-w "$dest"
 }
@@ -116,11 +124,17 @@ ensure_dirs() {
 }
 
 install_units() {
-    local release="$1" environment="$2" unit
+    local release="$1" environment="$2" unit file
+    MEDIA_UNIT_CHANGED=0
     for unit in $UNITS; do
+        file="/etc/systemd/system/$unit.service"
         sed -e "s|@INSTALL_DIR@|$INSTALL_DIR|g" -e "s|@ENVIRONMENT@|$environment|g" \
-            "$release/systemd/$unit.service.in" > "/etc/systemd/system/$unit.service"
-        chmod 0644 "/etc/systemd/system/$unit.service"
+            "$release/systemd/$unit.service.in" > "$file.new"
+        chmod 0644 "$file.new"
+        if ! cmp -s "$file.new" "$file"; then
+            [ "$unit" != mediamtx ] || MEDIA_UNIT_CHANGED=1
+        fi
+        mv -f "$file.new" "$file"
     done
     install -m 0644 "$release/logrotate/camera-service" /etc/logrotate.d/camera-service
     systemctl daemon-reload
@@ -132,7 +146,13 @@ switch_current() {
     mv -T "$INSTALL_DIR/current.new" "$INSTALL_DIR/current"
 }
 
-restart_units() { systemctl restart $UNITS || true; }
+# The service always restarts; the media unit only when its unit file changed or it is not running.
+restart_units() {
+    if [ "${MEDIA_UNIT_CHANGED:-1}" = 1 ] || ! systemctl is-active --quiet mediamtx; then
+        systemctl restart mediamtx || true
+    fi
+    systemctl restart camera-service || true
+}
 
 # Wait until the health server of `version` answers (any status: the camera may be missing, which
 # /health/ready reports honestly); prints readiness. Non-zero when the service never came up.
@@ -161,12 +181,12 @@ while time.monotonic() < deadline:
         answer = exc
     except OSError as exc:
         last = str(exc)
-        time.sleep(1)
+        time.sleep(0.3)
         continue
     server = answer.headers.get("Server", "")
     if server != f"camera-service/{version}":
         last = f"health server is {server!r}, expected camera-service/{version}"
-        time.sleep(1)
+        time.sleep(0.3)
         continue
     body = json.loads(answer.read() or b"{}")
     print(f"camera-service {version} is up; readiness: {body.get('status')} (HTTP {answer.status})")
