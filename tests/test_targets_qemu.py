@@ -132,7 +132,7 @@ def test_restore_gives_a_clean_device(vdevice):
 @vdevice_test
 def test_two_devices_side_by_side_and_owner_death_ends_the_second(vdevice):
     owner = subprocess.Popen(["sleep", "600"])
-    second = QemuTarget(name="vdevice-b", quiet=True, boot_timeout=300)
+    second = QemuTarget(name="vdevice-b", quiet=True)
     try:
         second.start()
         # the lease of the second device belongs to `owner`; re-point its watchdog there

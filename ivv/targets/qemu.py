@@ -33,7 +33,7 @@ class QemuTarget(Target):
     memory_mb: int = 1024
     cpus: int = 2
     accel: str | None = None           # tcg | kvm | auto (default: IVV_ACCEL or auto)
-    boot_timeout: float = 300.0
+    boot_timeout: float = 480.0
     ttl: float = 3 * 3600.0            # lease: QEMU is ended after this many seconds whatever happens
     quiet: bool = False
     owned: bool = True                 # False for `ivv device up`: the VM outlives this process (TTL still holds)
