@@ -174,3 +174,18 @@ def test_the_real_cached_image_is_reused(vdevice):
     assert pub in vdevice.run("cat ~/.ssh/authorized_keys").stdout
     assert pub in vdevice.run("sudo cat /root/.ssh/authorized_keys").stdout
     assert not vdevice.run("ls /var/lib/apt/lists/ | grep -q _Packages").succeeded, "apt lists left in the image"
+
+
+def test_sweep_removes_only_quiet_leftovers(cache):
+    from ivv.vdevice import machine
+
+    runs = machine.runs_dir()
+    old, busy = runs / "vdevice-old", runs / "vdevice-busy"
+    for folder in (old, busy):
+        folder.mkdir()
+        (folder / "state.json").write_text('{"pid": 999999999}')
+    past = time.time() - 3600
+    for path in (old, old / "state.json"):
+        os.utime(path, (past, past))
+    machine.sweep_stale_runs()
+    assert not old.exists() and busy.exists()

@@ -66,18 +66,26 @@ def choose_accel(requested: str | None = None) -> str:
     return "kvm" if kvm_usable() else "tcg"
 
 
-def sweep_stale_runs() -> None:
-    """Remove run folders whose QEMU is gone (a killed session's leftovers)."""
+def sweep_stale_runs(quiet_for: float = 600.0) -> None:
+    """Remove run folders whose QEMU is gone and that nothing touched for `quiet_for` seconds (a killed
+    session's leftovers whose watchdog died too). The quiet period spares a folder being set up, power
+    cycled or restored by another session right now."""
+    now = time.time()
     for run_dir in runs_dir().iterdir():
-        state = run_dir / "state.json"
         try:
-            pid = json.loads(state.read_text()).get("pid")
+            state = json.loads((run_dir / "state.json").read_text())
+            pid = state.get("pid")
         except (OSError, ValueError):
             pid = None
-            if time.time() - run_dir.stat().st_mtime < 600:
-                continue        # being set up right now
-        if not pid or not is_qemu(int(pid)):
-            shutil.rmtree(run_dir, ignore_errors=True)
+        if pid and is_qemu(int(pid)):
+            continue
+        try:
+            newest = max(p.stat().st_mtime for p in (run_dir, *run_dir.iterdir()))
+        except (OSError, ValueError):
+            continue            # changing right now: leave it to a later sweep
+        if now - newest < quiet_for:
+            continue
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 class Machine:
