@@ -91,3 +91,13 @@ def test_unknown_fault_knob_is_named():
     p = profile_mod.load()
     with pytest.raises(ProfileError, match="faults.knobs has no 'slowness'"):
         p.fault_env({"slowness": 1})
+
+
+def test_reference_runbook_has_the_operator_procedures():
+    from ivv import runbook
+    p = profile_mod.load()
+    commands = runbook.extract_file(p.runbook_path)
+    procedures = {c.procedure.lower() for c in commands}
+    assert {"install", "status", "logs", "rollback"} <= procedures
+    archive = p.upload_path(p.deployment["current"])
+    assert any(archive in c.command for c in commands if c.procedure == "Install")
