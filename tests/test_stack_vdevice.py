@@ -62,7 +62,8 @@ def test_install_1_0_0(dev, profile):
         assert "video" in dev.run(f"id -nG {user}").stdout.split()
     assert dev.run("sudo stat -c %a /opt/camera-service/config/secrets.env").stdout.strip() == "600"
     dev.wait_ready(60)
-    assert server_info(dev)["version"] == "1.0.0" and server_info(dev)["max_cameras"] == 4
+    info = server_info(dev)
+    assert (info["version"], info["max_cameras"]) == ("1.0.0", 4)
 
 
 def test_snapshot_is_a_vivid_jpeg(dev):
