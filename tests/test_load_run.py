@@ -30,7 +30,7 @@ def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_fac
     stack = local_stack_factory()
     endpoint = perf.endpoint_for(profile, stack)
     outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 8, "arrival_rate_per_s": 40,
-                                  "task_mix": MIX, "sample_interval_s": 0.5, "warmup_s": 2}, tmp_path)
+                                  "task_mix": MIX, "sample_interval_s": 0.5, "warmup_s": 3}, tmp_path)
     verdicts = perf.evaluate(outcome, gates, ALL)
     assert {c: v["verdict"] for c, v in verdicts.items()} == {c: "PASS" for c in ALL}, verdicts
     s = outcome.summary
@@ -70,7 +70,7 @@ def test_performance_suite_decides_the_gate(tmp_path):
     data["gate"]["id"] = "perf-short"
     data["settings"] = {"load": {"users": 2, "spawn_rate": 50, "duration_s": 3, "arrival_rate_per_s": 20,
                                  "task_mix": MIX},
-                        "soak": {"duration_s": 4, "sample_interval_s": 0.5, "warmup_s": 1}}
+                        "soak": {"duration_s": 6, "sample_interval_s": 0.5, "warmup_s": 2}}
     data["criteria"] = [c for c in data["criteria"] if c["suite"] == "performance"]
     gate.write_text(__import__("yaml").safe_dump(data))
     inventory = tmp_path / "local.yaml"

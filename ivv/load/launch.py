@@ -86,7 +86,8 @@ def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, work
             sample["t_s"] = round(sample["wall"] - result["started"], 3)
         warm = spec.duration_s * 0.2 if warmup_s is None else warmup_s
         window_end = result["ended"] - result["started"]
-        outcome.fit = {**memory_fit([s for s in samples if s["t_s"] <= window_end], warm), "process": selector.label,
+        during = [s for s in samples if 0 <= s["t_s"] <= window_end]  # the load's window only
+        outcome.fit = {**memory_fit(during, warm), "process": selector.label,
                        "interval_s": sample_interval_s, "missing": sampler.missing}
         write_csv(samples, out_dir / "resources.csv")
         if samples:
