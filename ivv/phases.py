@@ -39,7 +39,7 @@ class PhaseClock:
     def table(self) -> list[dict]:
         """Phases in the order they started, suite times net of nested boot/deploy, plus the total."""
         rows = []
-        for entry in self.phases.values():
+        for entry in sorted(self.phases.values(), key=lambda e: (e["start"], e["kind"] != "fixture")):
             seconds = entry["seconds"] - entry.get("nested_s", 0.0) if entry["kind"] == "suite" else entry["seconds"]
             rows.append({"name": entry["name"], "seconds": round(seconds, 1), "start": entry["start"],
                          "end": entry.get("end")})
