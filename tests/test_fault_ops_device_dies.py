@@ -35,6 +35,7 @@ def test_fault_ops_device_dies_mid_suite(vdevice, tmp_path):
         run = opsrun.finish_gate(proc, bundle, started, timeout=420)
     finally:
         vdevice.link(True)
+        vdevice.ssh.wait_reachable(120)      # the guest re-runs DHCP on link up; later tests need it
     assert run.verdict("ops.monitoring") == "PASS", run.explain()          # measured before the cable went
     for criterion in ("ops.rollback_time", "ops.data_preserved"):
         assert run.verdict(criterion) == "NOT VERIFIED", run.explain()
