@@ -57,6 +57,11 @@ def test_sigkill_mid_run_bundle_still_renders(tmp_path):
     assert "test_file_roundtrip`: started, never finished" in markdown
 
 
+def _default_sigint():
+    """A job started in the background by a non-interactive shell inherits SIGINT ignored; a user's Ctrl-C is not."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_during_ivv_gate_still_writes_verdicts_and_report(tmp_path):
     (tmp_path / "suites" / "demo").mkdir(parents=True)
@@ -65,7 +70,8 @@ def test_ctrl_c_during_ivv_gate_still_writes_verdicts_and_report(tmp_path):
         [sys.executable, "-m", "ivv.cli", "gate", "--suites-dir", "suites", "--gate", str(DEMO / "demo-gate.yaml"),
          "--reports", "out", "--run-id", "int"],
         cwd=tmp_path, env={**os.environ, "IVV_DEMO_SLEEP": "60"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True)  # own process group: SIGINT reaches ivv and pytest like Ctrl-C
+        text=True, start_new_session=True,  # own process group: SIGINT reaches ivv and pytest like Ctrl-C
+        preexec_fn=_default_sigint)
     evidence = tmp_path / "out" / "int" / "evidence.jsonl"
     deadline = time.monotonic() + 60
     try:
