@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -446,7 +447,10 @@ class StackOps:
         build = self.deployment.get("build")
         if build:
             import subprocess
-            subprocess.run(shlex.split(build), cwd=self.profile.path.parent, check=False, timeout=600)
+            argv = shlex.split(build)
+            if argv[:1] == ["ivv"]:  # this harness itself, whether or not its venv is on PATH
+                argv = [sys.executable, "-m", "ivv.cli", *argv[1:]]
+            subprocess.run(argv, cwd=self.profile.path.parent, check=False, timeout=600)
 
     def operation(self, operation: str, version: str | None = None, environment: str | None = None,
                   wait_ready: bool = True) -> Operation:

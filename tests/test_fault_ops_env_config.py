@@ -16,7 +16,7 @@ def test_fault_ops_env_config_broken_overlay(vdevice, tmp_path):
         overlay.write_text(yaml.safe_dump({"server": {"host": "127.0.0.1", "tls": {"enabled": False}}}))
 
     archive = tmp_path / "releases" / f"camera-service-{version}.tar.gz"
-    opsrun.repack_archive(ops.profile.archive(version), archive, break_overlay)
+    opsrun.repack_archive(ops.release(version)[0], archive, break_overlay)  # built if missing
 
     def use_broken_archive(data):
         data["deployment"]["archive"] = str(tmp_path / "releases" / "camera-service-{version}.tar.gz")
