@@ -26,6 +26,7 @@ import requests
 import yaml
 
 from ivv.errors import ConfigError
+from ivv.stack import TargetAddressed
 from ivv.targets.base import Target, register_target
 
 NOT_DEPLOYED = "stack not deployed by ivv"
@@ -63,7 +64,7 @@ class EndpointTarget(Target):
 
 
 @dataclass
-class EndpointStack:
+class EndpointStack(TargetAddressed):
     """A stack ivv did not deploy, as the suites' `deployed_stack`: where it answers (through
     `target.address`) and the credentials the profile names by environment variable. It offers no
     control (no restart, no dependency stop/start), so checks that need one are NOT VERIFIED."""
@@ -71,27 +72,6 @@ class EndpointStack:
     target: Any
     profile: Any
     environment: str
-
-    def _addr(self, port: int) -> tuple[str, int]:
-        return self.target.address(port)
-
-    @property
-    def rpc_url(self) -> str:
-        host, port = self._addr(self.profile.rpc["port"])
-        return self.profile.rpc_url(host, port, self.environment)
-
-    def health_url(self, name: str = "ready") -> str:
-        host, port = self._addr(self.profile.health["port"])
-        return self.profile.health_url(name, host, port)
-
-    @property
-    def files_base(self) -> str:
-        host, port = self._addr(self.profile.rpc["port"])
-        return self.profile.files_base(host, port, self.environment)
-
-    @property
-    def data_dirs(self) -> list[str]:
-        return self.profile.data_dirs
 
     def credentials(self, api_keys: bool = True):
         return credentials_from_env(self.profile)

@@ -418,21 +418,10 @@ def build_releases(profile: Profile, versions: list[str] | None = None, out_dir:
 
 
 # -- a stack deployed on a device ------------------------------------------------------------------
-@dataclass
-class DeviceStack:
-    """The stack on a target with a shell (virtual or real device), driven by the profile's commands.
-
-    Ports are reached through `target.address(port)` (a forwarded port on the virtual device).
-    Credentials are read from the device (the secrets file, over the target's shell with sudo) and
-    API keys are minted there with the profile's command; all are registered for redaction at once.
-    """
-
-    target: object
-    profile: Profile
-    environment: str
-    _keys_for: str | None = field(default=None, repr=False)
-    _api_keys: dict = field(default_factory=dict, repr=False)
-    _revoked: str | None = field(default=None, repr=False)
+class TargetAddressed:
+    """Where a stack on a target answers: its ports reached through `target.address(port)` (a
+    forwarded port on the virtual device), URLs built by the profile. Needs `target`, `profile`
+    and `environment` attributes."""
 
     def _addr(self, port: int) -> tuple[str, int]:
         return self.target.address(port)
@@ -454,6 +443,23 @@ class DeviceStack:
     @property
     def data_dirs(self) -> list[str]:
         return self.profile.data_dirs
+
+
+@dataclass
+class DeviceStack(TargetAddressed):
+    """The stack on a target with a shell (virtual or real device), driven by the profile's commands.
+
+    Ports are reached through `target.address(port)` (a forwarded port on the virtual device).
+    Credentials are read from the device (the secrets file, over the target's shell with sudo) and
+    API keys are minted there with the profile's command; all are registered for redaction at once.
+    """
+
+    target: object
+    profile: Profile
+    environment: str
+    _keys_for: str | None = field(default=None, repr=False)
+    _api_keys: dict = field(default_factory=dict, repr=False)
+    _revoked: str | None = field(default=None, repr=False)
 
     def run(self, command: str, timeout: float = 300):
         return self.target.run(command, timeout=timeout)
