@@ -61,8 +61,8 @@ def test_setup_error(broken_device, evidence):
 def test_free_evidence(evidence):
     evidence.check("a.free", "recorded without a marker", True)
 
-def test_plain():
-    assert True
+def test_plain():  # an unmarked test that records nothing: it must not touch any verdict
+    assert sum([1, 1]) == 2
 '''
 
 
