@@ -76,13 +76,6 @@ class EndpointStack(TargetAddressed):
     def credentials(self, api_keys: bool = True):
         return credentials_from_env(self.profile)
 
-    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
-        try:
-            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
-            return answer.status_code, answer.json()
-        except (requests.RequestException, ValueError):
-            return None, None
-
 
 # -- reading the user's URLs --------------------------------------------------------------------------
 def parse_url(url: str, option: str, schemes: tuple[str, ...]) -> tuple[str, str, int, str]:

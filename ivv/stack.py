@@ -444,6 +444,14 @@ class TargetAddressed:
     def data_dirs(self) -> list[str]:
         return self.profile.data_dirs
 
+    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
+        """(status code, body) of the readiness endpoint, or (None, None) when it does not answer."""
+        try:
+            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
+            return answer.status_code, answer.json()
+        except (requests.RequestException, ValueError):
+            return None, None
+
 
 @dataclass
 class DeviceStack(TargetAddressed):
@@ -496,13 +504,6 @@ class DeviceStack(TargetAddressed):
             return None
         result = self.run(command, 30)
         return result.stdout.strip() if result.exit_status == 0 else None
-
-    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
-        try:
-            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
-            return answer.status_code, answer.json()
-        except (requests.RequestException, ValueError):
-            return None, None
 
     def wait_ready(self, timeout: float = 90.0) -> float:
         started = time.monotonic()
