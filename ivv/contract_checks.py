@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -857,23 +855,6 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
 
 
 # -- transport -----------------------------------------------------------------------------------------
-def tls_facts(host: str, port: int, ca_file: str | None = None, timeout: float = 5.0) -> dict:
-    """Certificate and protocol facts of a TLS endpoint (verified against ``ca_file`` when given)."""
-    ctx = ssl.create_default_context(cafile=ca_file) if ca_file else ssl._create_unverified_context()  # noqa: S323
-    if ca_file:
-        ctx.check_hostname = False  # test stacks sign for their own name; the chain is still verified
-    with socket.create_connection((host, port), timeout=timeout) as raw, \
-            ctx.wrap_socket(raw, server_hostname=host) as tls:
-        cert = tls.getpeercert() or {}
-        facts = {"protocol": tls.version(), "cipher": tls.cipher()[0], "verified_chain": bool(ca_file)}
-        if cert:
-            facts.update(subject=dict(x[0] for x in cert.get("subject", ())),
-                         issuer=dict(x[0] for x in cert.get("issuer", ())),
-                         not_before=cert.get("notBefore"), not_after=cert.get("notAfter"),
-                         san=[v for _, v in cert.get("subjectAltName", ())])
-        return facts
-
-
 def plain_ws_refused(host: str, port: int, path: str, timeout: float = 3.0) -> Row:
     """A plain ws:// handshake on the TLS port must not reach a JSON-RPC session."""
     url = f"ws://{host}:{port}{path}"

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ivv.errors import ProfileError
+from ivv.tls import speaks_tls
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -569,7 +570,7 @@ class StackOps:
         own report of its environment where its health answer carries one."""
         host, port = self.target.address(self.profile.rpc["port"])
         want_tls = self.profile.tls(environment)
-        seen_tls, detail = tls_handshake(host, port)
+        seen_tls, detail = speaks_tls(host, port)
         facts = [Fact(f"API port {self.profile.rpc['port']} speaks TLS: {want_tls}", seen_tls == want_tls,
                       want_tls, detail)]
         return facts
@@ -722,25 +723,6 @@ def _residue(diff: dict, paths: Mapping, next_version: str) -> dict:
 
 def residue_found(residue: Mapping) -> bool:
     return bool(residue["added"] or residue["removed"] or residue["changed"])
-
-
-def tls_handshake(host: str, port: int, timeout: float = 5.0) -> tuple[bool | None, dict]:
-    """Does `host:port` complete a TLS handshake? (None: nothing listens.) Certificate not verified:
-    the question is whether TLS is on, not whose certificate it is."""
-    import socket
-    import ssl
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            try:
-                with context.wrap_socket(raw, server_hostname=host) as tls:
-                    return True, {"tls": True, "version": tls.version(), "cipher": tls.cipher()[0]}
-            except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
-                return False, {"tls": False, "handshake": f"{type(exc).__name__}: {exc}"[:200]}
-    except OSError as exc:
-        return None, {"tls": None, "connect": f"{type(exc).__name__}: {exc}"[:200]}
 
 
 def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:

@@ -59,6 +59,8 @@ def _expectation(error: jsonschema.ValidationError) -> str:
         return f"{error.message} (allowed: {allowed})"
     if error.validator in ("minimum", "maximum", "type") and "port" in map(str, error.absolute_path):
         return f"expected an integer port 1-65535, got {error.instance!r}"
+    if error.validator == "not" and "tls" in map(str, error.absolute_path):
+        return "give either ca_file (the CA clients trust) or lab_ca: true (the harness issues one), not both"
     return error.message
 
 
@@ -148,11 +150,29 @@ def load_inventory(path: str | Path | None = None) -> Inventory:
                 entry["key"] = _readable_key(path, root_node, index, entry["key"], "key" in raw)
         else:
             entry.setdefault("environment", defaults.get("environment", "staging"))
+        if entry.get("tls", {}).get("ca_file"):
+            entry["tls"] = dict(entry["tls"], ca_file=_readable_ca(path, root_node, index, entry["tls"]["ca_file"]))
         if entry["kind"] == "qemu" and "recipe" in entry:
             entry["recipe"] = str((path.parent / entry["recipe"]).resolve())
         entries[entry["name"]] = entry
     entries.setdefault("local", dict(IMPLICIT_LOCAL, _implicit=True))
     return Inventory(path, entries)
+
+
+def _readable_ca(path: Path, root_node: yaml.Node, index: int, ca_file: str) -> str:
+    ca_path = Path(ca_file).expanduser()
+    if not ca_path.is_absolute():
+        ca_path = path.parent / ca_path
+    field_path = ["targets", index, "tls", "ca_file"]
+    try:
+        text = ca_path.read_text(errors="replace")
+    except OSError as exc:
+        raise InventoryError(f"{path}:{_line(root_node, field_path)}: {_field(field_path)}: cannot read CA bundle "
+                             f"{ca_path} ({exc.strerror}); expected a PEM file of the CA clients trust") from exc
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise InventoryError(f"{path}:{_line(root_node, field_path)}: {_field(field_path)}: {ca_path} holds no "
+                             f"PEM certificate (expected -----BEGIN CERTIFICATE-----)")
+    return str(ca_path.resolve())
 
 
 def _readable_key(path: Path, root_node: yaml.Node, index: int, key: str, own: bool) -> str:

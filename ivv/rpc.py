@@ -148,16 +148,17 @@ class RpcClient:
         url: ``ws://host:port/path`` or ``wss://...``.
         verify_tls: check the server certificate (wss only).
         ca_file: CA bundle to verify against (a test stack's own CA).
+        server_name: the name the certificate must carry, when the URL's host is another (a forwarded port).
         timeout: default per-call timeout in seconds.
         connect_timeout: bound on opening the connection.
         on_exchange: called with every finished :class:`Exchange` (e.g. to store artifacts).
     """
 
-    def __init__(self, url: str, *, verify_tls: bool = True, ca_file: str | None = None, timeout: float = 5.0,
-                 connect_timeout: float = 5.0, on_exchange: Callable[[Exchange], None] | None = None,
+    def __init__(self, url: str, *, verify_tls: bool = True, ca_file: str | None = None,
+                 server_name: str | None = None, timeout: float = 5.0, connect_timeout: float = 5.0, on_exchange: Callable[[Exchange], None] | None = None,
                  max_size: int | None = 16 * 1024 * 1024):
         self.url = url
-        self.verify_tls, self.ca_file = verify_tls, ca_file
+        self.verify_tls, self.ca_file, self.server_name = verify_tls, ca_file, server_name
         self.timeout, self.connect_timeout = timeout, connect_timeout
         self.on_exchange = on_exchange
         self.max_size = max_size
@@ -172,7 +173,8 @@ class RpcClient:
     def connect(self) -> RpcClient:
         ctx = tls_context(self.verify_tls, self.ca_file) if self.url.startswith("wss://") else None
         try:
-            self._ws = connect(self.url, ssl=ctx, open_timeout=self.connect_timeout, proxy=None,
+            named = {"server_hostname": self.server_name} if ctx is not None and self.server_name else {}
+            self._ws = connect(self.url, ssl=ctx, **named, open_timeout=self.connect_timeout, proxy=None,
                                compression=None, max_size=self.max_size, ping_interval=None,
                                close_timeout=1, user_agent_header="ivv", **_LEGACY)
         except (OSError, InvalidHandshake, InvalidURI, TimeoutError, EOFError) as exc:
