@@ -268,6 +268,14 @@ def prepare_local(profile: Profile, workdir: Path, faults: dict | None = None) -
     return stack
 
 
+def enable_tls(stack: LocalStack, cert: Path, key: Path) -> None:
+    """Turn TLS on in a prepared local stack's overlay (before it starts): the API serves wss://."""
+    overlay_file = stack.workdir / "overlay.yaml"
+    overlay = yaml.safe_load(overlay_file.read_text()) or {}
+    overlay.setdefault("server", {})["tls"] = {"enabled": True, "cert": str(cert), "key": str(key)}
+    overlay_file.write_text(yaml.safe_dump(overlay, sort_keys=True))
+
+
 def start_local(profile: Profile, workdir: Path, faults: dict | None = None, ready_timeout: float = 30.0,
                 wait_ready: bool = True) -> LocalStack:
     """Start the stack as local processes; with `wait_ready`, return only once it says ready."""

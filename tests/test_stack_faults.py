@@ -167,6 +167,22 @@ def test_fault_security_path_traversal_file_traversal(local_stack, local_stack_f
     assert got.status_code == 200 and str(leaky.workdir).encode() in got.content  # the overlay file
 
 
+def test_fault_security_transport_tls_plain_ws(profile, tmp_path):
+    """With TLS configured, the healthy stack speaks TLS on the API port; with the knob, plain ws://."""
+    from ivv.stack import enable_tls, prepare_local
+    from ivv.tls import LabCa, speaks_tls
+
+    for knobs, expect_tls in (({}, True), ({"plain_ws": True}, False)):
+        folder = tmp_path / ("plain" if knobs else "tls")
+        stack = prepare_local(profile, folder, faults=knobs)
+        enable_tls(stack, *LabCa(folder).write_pair(stack.host))
+        with stack:
+            stack.start_media()
+            stack.start_service()
+            stack.wait_ready(30)
+            assert speaks_tls(stack.host, stack.rpc_port)[0] is expect_tls, knobs
+
+
 def test_no_knob_is_on_by_default(local_stack, profile):
     assert not [k for k in os.environ if k.startswith(profile.faults["prefix"])]
     log = local_stack.log_tail(200)

@@ -313,7 +313,7 @@ class Service:
     # -- lifecycle -------------------------------------------------------------------------------
     def _ssl(self) -> ssl.SSLContext | None:
         tls = self.config["server"].get("tls", {})
-        if not tls.get("enabled"):
+        if not tls.get("enabled") or self.faults.plain_ws:
             return None
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
