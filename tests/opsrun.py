@@ -47,15 +47,20 @@ def profile_ports(profile_path: Path) -> list[int]:
     return sorted({int(data[s]["port"]) for s in ("rpc", "health", "media") if (data.get(s) or {}).get("port")})
 
 
-def attach(vdevice, tmp_path: Path, profile_path: Path = DEFAULT_PROFILE) -> tuple[Path, dict[str, str]]:
-    """(inventory file, environment) that let a subprocess use `vdevice` as target `vdevice`."""
+def attach(vdevice, tmp_path: Path, profile_path: Path = DEFAULT_PROFILE,
+           tls: dict | None = None) -> tuple[Path, dict[str, str]]:
+    """(inventory file, environment) that let a subprocess use `vdevice` as target `vdevice`; `tls`
+    replaces the device's own inventory `tls` settings (how clients verify its certificate)."""
     ssh = vdevice.ssh
     forwards = {str(p): vdevice.address(p)[1] for p in profile_ports(profile_path)}
     inventory = tmp_path / "attached.yaml"
-    inventory.write_text(yaml.safe_dump({"targets": [{
-        "name": "vdevice", "kind": "vdevice-attached", "environment": vdevice.environment,
-        "host": "127.0.0.1", "port": int(ssh.port), "user": ssh.user, "key": str(ssh.key),
-        "host_key_checking": "off", "connect_timeout": 5}]}))
+    entry = {"name": "vdevice", "kind": "vdevice-attached", "environment": vdevice.environment,
+             "host": "127.0.0.1", "port": int(ssh.port), "user": ssh.user, "key": str(ssh.key),
+             "host_key_checking": "off", "connect_timeout": 5}
+    tls = dict(vdevice.tls) if tls is None else tls
+    if tls:
+        entry["tls"] = tls
+    inventory.write_text(yaml.safe_dump({"targets": [entry]}))
     env = {FORWARDS_ENV: json.dumps(forwards),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
     return inventory, env
@@ -128,8 +133,8 @@ class GateRun:
 
 
 def start_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path = DEFAULT_PROFILE,
-               pytest_args: list[str] | None = None) -> tuple[subprocess.Popen, Path]:
-    inventory, env = attach(vdevice, tmp_path, profile)
+               pytest_args: list[str] | None = None, tls: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    inventory, env = attach(vdevice, tmp_path, profile, tls)
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "ivv.cli", "gate", "--gate", str(gate), "--inventory", str(inventory),
            "--target", "vdevice", "--profile", str(profile), "--suites", suites, "--reports", str(reports),
@@ -155,10 +160,10 @@ def finish_gate(proc: subprocess.Popen, bundle: Path, started: float, timeout: f
 
 
 def run_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path = DEFAULT_PROFILE,
-             pytest_args: list[str] | None = None, timeout: float = 600) -> GateRun:
+             pytest_args: list[str] | None = None, timeout: float = 600, tls: dict | None = None) -> GateRun:
     """`ivv gate` on the attached device; returns when it ends (killed after `timeout`)."""
     started = time.monotonic()
-    proc, bundle = start_gate(tmp_path, vdevice, suites, gate, profile, pytest_args)
+    proc, bundle = start_gate(tmp_path, vdevice, suites, gate, profile, pytest_args, tls)
     return finish_gate(proc, bundle, started, timeout)
 
 

@@ -39,14 +39,15 @@ def gate_file(tmp_path_factory) -> Path:
     return path
 
 
-def run_suite(tmp_path: Path, gate_file: Path, tests: list[str], knobs: dict[str, str]) -> tuple[dict, list[dict], str]:
+def run_suite(tmp_path: Path, gate_file: Path, tests: list[str], knobs: dict[str, str],
+              extra: list[str] = ()) -> tuple[dict, list[dict], str]:
     """Run suite files in a fresh pytest process with fault knobs; returns (verdicts, records, output)."""
     prefix = profile_lib.load(profile_lib.DEFAULT_PROFILE).faults["prefix"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
     env.update({prefix + k.upper(): str(v) for k, v in knobs.items()})
     cmd = [sys.executable, "-m", "pytest", *[str(SUITE / t) for t in tests], "--ivv-gate", str(gate_file),
            "--ivv-target", "local", "--ivv-reports", str(tmp_path), "--ivv-run-id", "run", "-p", "no:cacheprovider", "-q",
-           "--timeout", "150"]
+           "--timeout", "150", *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
     bundle = tmp_path / "run"
     assert (bundle / "verdicts.json").exists(), f"no verdicts; pytest said:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
@@ -169,3 +170,39 @@ def test_fault_contract_fuzz_robustness_file_traversal(tmp_path, gate_file):
     assert kinds & {"accepted-invalid", "wrote-outside"}, kinds
     framed = [r for r in found if r["details"]["minimal_frame"]]
     assert all(json.loads(r["details"]["minimal_frame"])["method"] == "take_snapshot" for r in framed)
+
+
+def _local_inventory(tmp_path: Path, tls: dict) -> list[str]:
+    path = tmp_path / "inventory.yaml"
+    path.write_text(yaml.safe_dump({"targets": [{"name": "local", "kind": "local", "environment": "local",
+                                                 "tls": tls}]}))
+    return ["--ivv-inventory", str(path)]
+
+
+def test_fault_security_transport_tls_plain_ws(tmp_path, gate_file):
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_transport.py"], {"plain_ws": "1"})
+    assert verdict(verdicts, "security.transport_tls") == "FAIL", out[-2000:]
+    failing = {r["name"]: r for r in fails(records, "security.transport_tls")}
+    assert "TLS handshake on the API port" in failing
+    assert "plain ws:// session answered" in failing["plain ws:// refused on the API port"]["observed"]
+
+
+@pytest.mark.parametrize("case", ["client trusts another CA", "client dials another name"])
+def test_fault_security_transport_tls_client_cannot_verify(tmp_path, gate_file, case):
+    """The certificate is served, TLS works, plain ws:// is refused, but the client cannot verify it."""
+    import trustme
+
+    if case == "client trusts another CA":
+        other = tmp_path / "other-ca.pem"
+        trustme.CA().cert_pem.write_to_path(str(other))
+        tls, name, reason = {"ca_file": str(other)}, "127.0.0.1", "unable to get local issuer certificate"
+    else:
+        tls, name, reason = {"server_name": "camera.example.com"}, "camera.example.com", "Hostname mismatch"
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_transport.py"], {},
+                                       _local_inventory(tmp_path, tls))
+    assert verdict(verdicts, "security.transport_tls") == "FAIL", out[-2000:]
+    failing = {r["name"]: r for r in fails(records, "security.transport_tls")}
+    assert reason in failing[f"certificate verifies for {name}"]["observed"], failing
+    assert "wss:// session, certificate verified" in failing
+    passing = {r["name"] for r in records if r.get("criterion") == "security.transport_tls" and r.get("verdict") == "PASS"}
+    assert {"TLS handshake on the API port", "plain ws:// refused on the API port"} <= passing
