@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import shlex
+import statistics
 import threading
 import time
 import uuid
@@ -188,13 +189,15 @@ def memory_fit(samples: list[dict], warmup_s: float = 0.0) -> dict:
            "peak_mb": max(s["rss_mb"] for s in samples), "warmup_s": warmup_s}
     if len(window) < 3:
         return {**out, "slope_mb_per_min": None, "steady_mb": None, "intercept_mb": None, "window_s": None}
-    n = len(window)
     ts = [s["t_s"] for s in window]
     ys = [s["rss_mb"] for s in window]
-    mt, my = sum(ts) / n, sum(ys) / n
-    sxx = sum((t - mt) ** 2 for t in ts)
-    slope_s = sum((t - mt) * (y - my) for t, y in zip(ts, ys, strict=True)) / sxx if sxx else 0.0
-    return {**out, "slope_mb_per_min": slope_s * 60.0, "intercept_mb": my - slope_s * mt, "steady_mb": my,
+    my = statistics.fmean(ys)
+    if len(set(ts)) < 2:
+        slope_s, intercept = 0.0, my
+    else:
+        slope_s, intercept = statistics.linear_regression(ts, ys)
+    # RSS is read in kB (0.001 MB), so digits past 1e-4 MB/min are rounding noise, not growth.
+    return {**out, "slope_mb_per_min": round(slope_s * 60.0, 4) + 0.0, "intercept_mb": intercept, "steady_mb": my,
             "window_s": [ts[0], ts[-1]]}
 
 
