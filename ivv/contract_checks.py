@@ -813,11 +813,11 @@ class NotificationResult:
 
 def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger: str | None,
                          notification: str, wait: float = 5.0, role: str | None = None) -> NotificationResult:
-    """Call ``trigger`` (then ``untrigger``) and time each ``notification`` from the reply to its arrival.
+    """Call ``trigger`` (then ``untrigger``) and time each ``notification``.
 
-    The event is the state change the call makes, which happens between the request and the reply;
-    latency is measured from the reply to the notification frame (0 when the notification came first),
-    and the time since the request (an upper bound) is kept in the row's details.
+    The event is the state change the call makes, which happens between the request and the reply, so
+    each row holds a bracket: `latency_ms` from the reply (the lower bound, 0 when the notification came
+    first; also in `latencies_ms`) and `since_request_ms` (the upper bound). The suite decides on them.
     """
     contract = probe.contract
     harvest(probe)
@@ -846,7 +846,7 @@ def notification_latency(probe: Probe, *, trigger: str, params: dict, untrigger:
                 probe.observed.notifications.setdefault(notification, set()).update(params_seen)
             errs = contract.validate_notification(notification, params_seen)
             rows.append(Row(f"{step} -> {notification}", "schema valid",
-                            f"{latency:.1f} ms after the reply; " + ("valid" if not errs else "; ".join(map(str, errs[:3]))),
+                            f"{latency:.1f}-{upper:.1f} ms (after reply-request); " + ("valid" if not errs else "; ".join(map(str, errs[:3]))),
                             not errs, [resp.exchange.as_dict(), {"sent": "", "received": [json.dumps(got["frame"])],
                                                                  "outcome": "notification", "elapsed_ms": round(latency, 3)}],
                             {"latency_ms": latency, "since_request_ms": round(upper, 3),

@@ -206,3 +206,12 @@ def test_fault_security_transport_tls_client_cannot_verify(tmp_path, gate_file, 
     assert "wss:// session, certificate verified" in failing
     passing = {r["name"] for r in records if r.get("criterion") == "security.transport_tls" and r.get("verdict") == "PASS"}
     assert {"TLS handshake on the API port", "plain ws:// refused on the API port"} <= passing
+
+
+def test_fault_contract_notifications_notify_delay_ms(tmp_path, gate_file):
+    """Notifications sent 60 ms late: even the lower bound of their latency (from the reply) is over the
+    gate's 20 ms, so the criterion FAILs on that bound; the healthy stack PASSes on the upper bound."""
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_notifications.py"], {"notify_delay_ms": "60"})
+    assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
+    late = [r for r in fails(records, "contract.notifications") if r["kind"] == "measurement"]
+    assert late and "at least (from the triggering reply)" in late[0]["name"] and late[0]["value"] >= 55, late

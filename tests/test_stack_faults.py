@@ -183,6 +183,20 @@ def test_fault_security_transport_tls_plain_ws(profile, tmp_path):
             assert speaks_tls(stack.host, stack.rpc_port)[0] is expect_tls, knobs
 
 
+def test_fault_contract_notifications_notify_delay_ms(local_stack_factory):
+    """The notification of a state change comes 300 ms after the call that made it has answered."""
+    stack = local_stack_factory({"notify_delay_ms": 300})
+    with open_client(stack, "operator") as cli:
+        device = cli.request("get_camera_list")["cameras"][0]["device"]
+        cli.request("start_recording", {"device": device})
+        replied = time.monotonic()
+        try:
+            got = cli.wait_notification("recording_status_update", timeout=5)
+            assert got is not None and got["monotonic"] - replied >= 0.25, got
+        finally:
+            cli.call("stop_recording", {"device": device})
+
+
 def test_no_knob_is_on_by_default(local_stack, profile):
     assert not [k for k in os.environ if k.startswith(profile.faults["prefix"])]
     log = local_stack.log_tail(200)

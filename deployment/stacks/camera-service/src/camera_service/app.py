@@ -110,6 +110,7 @@ class Service:
                                      on_change=self._camera_changed)
         self.metrics = Metrics()
         self.connections: dict[ServerConnection, Session] = {}
+        self._late: set[asyncio.Task] = set()  # notifications held back by the notify_delay_ms knob
         self.leaked_identity: Identity | None = None
         self.serving = False
         self._tasks: set[asyncio.Task] = set()
@@ -188,6 +189,18 @@ class Service:
     async def notify(self, method: str, params: dict) -> None:
         params = self._drop_field(method, params)  # drop_field may name a notification too
         message = json.dumps({"jsonrpc": "2.0", "method": method, "params": params})
+        if self.faults.notify_delay_ms:  # sent late, after the call that caused it has answered
+            task = asyncio.get_running_loop().create_task(self._send_late(message, self.faults.notify_delay_ms))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return
+        await self._send_to_sessions(message)
+
+    async def _send_late(self, message: str, delay_ms: int) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+        await self._send_to_sessions(message)
+
+    async def _send_to_sessions(self, message: str) -> None:
         for conn, session in list(self.connections.items()):
             if session.identity is not None or (self.faults.session_leak and self.leaked_identity):
                 try:

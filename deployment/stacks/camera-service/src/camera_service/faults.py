@@ -41,6 +41,7 @@ class Faults:
     bind_all: bool = False           # listen on 0.0.0.0 whatever address is configured
     no_rate_limit: bool = False      # the per-connection rate limit is off
     file_traversal: bool = False     # file routes do not confine names to their directory
+    notify_delay_ms: int = 0         # notifications are sent this long after their event
     plain_ws: bool = False           # TLS settings are ignored: the API port serves plain ws://
 
     @classmethod
