@@ -191,6 +191,14 @@ class Probe:
             raise RpcError(f"{self.url}: a valid {role} token was refused by {self.auth_method}: {reply}")
         return cli
 
+    def top_role_session(self) -> RpcClient | None:
+        """A session of the most privileged role, or None when it cannot be opened (for best-effort
+        helpers that harvest real values or undo side effects)."""
+        try:
+            return self.role_session(self.contract.roles[-1])
+        except RpcError:
+            return None
+
     def is_alive(self) -> bool:
         if self.alive is not None:
             try:
@@ -223,9 +231,8 @@ def harvest(probe: Probe) -> None:
     """Call the read-only methods that need no params (get_*, list_*) so later calls can use real values
     (a connected camera's device, an existing filename) instead of made-up ones."""
     contract = probe.contract
-    try:
-        cli = probe.role_session(contract.roles[-1])
-    except RpcError:
+    cli = probe.top_role_session()
+    if cli is None:
         return
     with cli:
         for m in contract.methods.values():
@@ -575,9 +582,8 @@ def _role_calls(probe: Probe, cli: RpcClient, token: str | None, role: str | Non
 def _undo_side_effects(probe: Probe) -> None:
     """Stop what the matrix started (start_x -> stop_x with the same params), best effort."""
     contract = probe.contract
-    try:
-        cli = probe.role_session(contract.roles[-1])
-    except RpcError:
+    cli = probe.top_role_session()
+    if cli is None:
         return
     with cli:
         for name in contract.methods:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ivv.addressing import TargetAddressed
 from ivv.errors import ProfileError
 from ivv.tls import speaks_tls
 
@@ -34,6 +35,20 @@ def render(command: str, values: Mapping[str, object], where: str = "deployment 
             raise ProfileError(f"{where}: placeholder {{{name}}} has no value (known: {sorted(values)})")
         return str(values[name])
     return _PLACEHOLDER.sub(sub, command)
+
+
+def operation_commands(profile, operation: str, values: Mapping[str, object]) -> list[str]:
+    """The profile's commands of one deployment operation with their placeholders filled."""
+    return [render(c, values, f"{profile.path}: deployment.{operation}") for c in profile.commands(operation)]
+
+
+def installed_version(target, profile) -> str | None:
+    """The release the profile's `version_command` reports on the target (None: none, or no command)."""
+    command = (profile.deployment or {}).get("version_command")
+    if not command:
+        return None
+    result = target.run(command, timeout=30)
+    return (result.stdout.strip() or None) if result.exit_status == 0 else None
 
 
 @dataclass
@@ -318,7 +333,7 @@ _PINNED: dict[str, tuple[Path, str]] = {}
 RUNTIME_NOISE = ("__pycache__",)
 
 
-class StackOps:
+class StackOps(TargetAddressed):
     """The profile's deployment operations on one target, and the facts that judge them.
 
     Everything stack-specific comes from the profile (ivv.profile.Profile); gate settings from `gates`.
@@ -387,9 +402,10 @@ class StackOps:
     def ready_timeout_s(self) -> float:
         return float(self.deployment.get("ready_timeout_s", self.setting("deployment.install_timeout_s", 600)))
 
-    def health_url(self, name: str | None = None) -> str:
-        host, port = self.target.address(self.profile.health["port"])
-        return self.profile.health_url(name or self.profile.ready_endpoint, host, port)
+    @property
+    def environment(self) -> str | None:
+        """The environment deployed last by this object, else the target's own (for URL schemes)."""
+        return self._environment or getattr(self.target, "environment", None)
 
     def ready_answer(self):
         from ivv.health import probe
@@ -419,8 +435,7 @@ class StackOps:
         return values
 
     def _commands(self, operation: str, **values) -> list[str]:
-        return [render(c, values, f"{self.profile.path}: deployment.{operation}")
-                for c in self.profile.commands(operation)]
+        return operation_commands(self.profile, operation, values)
 
     def release(self, version: str) -> tuple[Path, str]:
         """The archive of `version` as first seen by this run (copied and pinned by sha256, so a rebuild
@@ -488,11 +503,7 @@ class StackOps:
         return self.uninstall()
 
     def installed_version(self) -> str | None:
-        command = self.deployment.get("version_command")
-        if not command:
-            return None
-        result = self.target.run(command, timeout=30)
-        return (result.stdout.strip() or None) if result.exit_status == 0 else None
+        return installed_version(self.target, self.profile)
 
     # -- facts -------------------------------------------------------------------------------------
     def as_user(self, user: str, command: str):

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from ivv.addressing import TargetAddressed
 from ivv.errors import ConfigError
-from ivv.stack import TargetAddressed
 from ivv.targets.base import Target, register_target
 
 NOT_DEPLOYED = "stack not deployed by ivv"

@@ -28,8 +28,9 @@ import requests
 import yaml
 
 from ivv import redact
+from ivv.addressing import TargetAddressed
 from ivv.auth import Credentials
-from ivv.deploy import render
+from ivv.deploy import installed_version, operation_commands, render
 from ivv.errors import ProfileError, TargetError
 from ivv.profile import Profile
 from ivv.rpc import RpcClient, RpcErrorResponse
@@ -426,41 +427,6 @@ def build_releases(profile: Profile, versions: list[str] | None = None, out_dir:
 
 
 # -- a stack deployed on a device ------------------------------------------------------------------
-class TargetAddressed:
-    """Where a stack on a target answers: its ports reached through `target.address(port)` (a
-    forwarded port on the virtual device), URLs built by the profile. Needs `target`, `profile`
-    and `environment` attributes."""
-
-    def _addr(self, port: int) -> tuple[str, int]:
-        return self.target.address(port)
-
-    @property
-    def rpc_url(self) -> str:
-        host, port = self._addr(self.profile.rpc["port"])
-        return self.profile.rpc_url(host, port, self.environment)
-
-    def health_url(self, name: str = "ready") -> str:
-        host, port = self._addr(self.profile.health["port"])
-        return self.profile.health_url(name, host, port)
-
-    @property
-    def files_base(self) -> str:
-        host, port = self._addr(self.profile.rpc["port"])
-        return self.profile.files_base(host, port, self.environment)
-
-    @property
-    def data_dirs(self) -> list[str]:
-        return self.profile.data_dirs
-
-    def ready(self, timeout: float = 3.0) -> tuple[int | None, dict | None]:
-        """(status code, body) of the readiness endpoint, or (None, None) when it does not answer."""
-        try:
-            answer = requests.get(self.health_url(self.profile.ready_endpoint), timeout=timeout, verify=False)
-            return answer.status_code, answer.json()
-        except (requests.RequestException, ValueError):
-            return None, None
-
-
 @dataclass
 class DeviceStack(TargetAddressed):
     """The stack on a target with a shell (virtual or real device), driven by the profile's commands.
@@ -490,9 +456,7 @@ class DeviceStack(TargetAddressed):
             self.target.put(archive, remote)
 
     def commands(self, operation: str, version: str | None = None) -> list[str]:
-        values = {"version": version or "", "environment": self.environment}
-        return [render(c, values, where=f"{self.profile.path} deployment.{operation}")
-                for c in self.profile.commands(operation)]
+        return operation_commands(self.profile, operation, {"version": version or "", "environment": self.environment})
 
     def operation(self, operation: str, version: str | None = None, timeout: float = 300) -> list:
         """Run one operation's commands in order; stops at the first failing one. Returns the results."""
@@ -507,11 +471,7 @@ class DeviceStack(TargetAddressed):
         return results
 
     def installed_version(self) -> str | None:
-        command = (self.profile.deployment or {}).get("version_command")
-        if not command:
-            return None
-        result = self.run(command, 30)
-        return result.stdout.strip() if result.exit_status == 0 else None
+        return installed_version(self.target, self.profile)
 
     def wait_ready(self, timeout: float = 90.0) -> float:
         started = time.monotonic()
