@@ -104,17 +104,23 @@ def _waiver_view(waiver, verdicts: dict) -> dict:
 
 
 def _deciding_value(entry: dict, by_seq: dict) -> str:
-    """The measured value shown in the criteria table: the first failing record, else the last one."""
+    """The measured value shown in the criteria table: for measurements the first failing one, else the
+    last; for checks how many pass; a criterion with both shows the measurement by name and the count."""
     own = [by_seq[s] for s in entry["evidence"] if s in by_seq and by_seq[s].kind in ("measurement", "check")]
     if not own:
         return "-"
     measurements = [r for r in own if r.kind == "measurement"]
+    checks = [r for r in own if r.kind == "check"]
+    shown = None
     if measurements:
         failing = [r for r in measurements if r.verdict == FAIL]
-        return value_text(failing[0] if failing else measurements[-1])
-    passed = sum(1 for r in own if r.verdict == PASS)
+        shown = failing[0] if failing else measurements[-1]
+        if not checks:
+            return value_text(shown)
+    passed = sum(1 for r in checks if r.verdict == PASS)
     gaps = sum(1 for s in entry["evidence"] if s in by_seq and by_seq[s].kind == "gap")
-    return f"{passed} of {len(own)} checks pass" + (f", {gaps} not measured" if gaps else "")
+    counted = f"{passed} of {len(checks)} checks pass" + (f", {gaps} not measured" if gaps else "")
+    return f"{shown.name}: {value_text(shown)}; {counted}" if shown is not None else counted
 
 
 def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plot_files: dict[int, str]) -> dict:
