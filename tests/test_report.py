@@ -99,3 +99,16 @@ def test_long_series_are_bucketed_and_plots_are_deterministic():
     assert "max of each 4 samples" in svg and len(svg) < 200_000
     assert svg == plots.svg_for({"unit": "ms", "values": values}, "latency", {"value": 100, "unit": "ms", "text": "< 100 ms"})
     assert plots.svg_for({"values": []}, "empty") is None
+
+
+def test_measured_cell_of_a_criterion_with_checks_and_a_measurement_shows_both(tmp_path):
+    gates = GateSet([load_gate(DEMO / "demo-gate.yaml")])
+    bundle = Bundle.create(tmp_path / "reports", "run-m", gates=gates)
+    rec = bundle.recorder(test="t::mixed", suite="demo", target_name="vdev")
+    rec.check("demo.latency", "schema valid", True)
+    rec.check("demo.latency", "not ready when down", True)
+    rec.measure("demo.latency", "restart to ready", 3.25, unit="ms")
+    bundle.finish()
+    render_bundle(bundle.path)
+    markdown = (bundle.path / "gate-review.md").read_text()
+    assert "restart to ready: 3.25 ms; 2 of 2 checks pass" in markdown
