@@ -54,6 +54,7 @@ class FuzzCase:
     method: str
     mutation: str
     frame: str  # the exact text sent
+    param: str | None = None  # the param the mutation hit (None: the whole params)
 
     def __repr__(self) -> str:
         return f"FuzzCase({self.method!r}, {self.mutation!r}, frame={redact_text(self.frame)[:300]!r})"
@@ -120,28 +121,32 @@ def _json_values() -> st.SearchStrategy:
 
 
 @st.composite
-def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
-    """One mutated request frame for ``method``."""
+def fuzz_cases(draw, method: Method, example: dict | None = None, mutation: str | None = None,
+               param: str | None = None) -> FuzzCase:
+    """One mutated request frame for ``method`` (``mutation`` and ``param`` fixed when focusing on a
+    failure the coverage pass found, so hypothesis shrinks that failure)."""
     base_strategy = schema_strategy(method.params_schema)
     if example:  # mostly real values (a connected device), so a mutation reaches the code behind the checks
         base_strategy = st.one_of(st.just(example), st.just(example), st.just(example), base_strategy)
     params: Any = dict(draw(base_strategy))
-    mutation = draw(st.sampled_from(MUTATIONS))
+    mutation = mutation or draw(st.sampled_from(MUTATIONS))
     props = method.params_schema.get("properties", {})
     names = sorted(props) or ["value"]
-    name = draw(st.sampled_from(names))
+    name = param or draw(st.sampled_from(names))
     deep = 0
     if mutation == "wrong_type":
         params[name] = draw(_other_type(props.get(name, {})))
     elif mutation == "missing_required" and method.required_params:
-        params.pop(draw(st.sampled_from(method.required_params)), None)
+        params.pop(param if param in method.required_params else draw(st.sampled_from(method.required_params)), None)
     elif mutation == "huge_string":
-        params[name] = draw(st.sampled_from("Aé\u6f22\U0001f600/")) * draw(st.integers(1_000, 120_000))
+        # Drawn mostly huge; the lower bound of 1 lets shrinking find the real length limit of a failure.
+        params[name] = draw(st.sampled_from("Aé\u6f22\U0001f600/")) * draw(st.integers(1, 120_000))
     elif mutation == "unicode":
         params[name] = draw(st.text(st.characters(codec=None, categories=None), min_size=1, max_size=40))
     elif mutation == "path_traversal":
         pathish = [n for n in names if any(w in n.lower() for w in PATH_LIKE)]
-        params[draw(st.sampled_from(pathish)) if pathish else name] = draw(st.sampled_from(TRAVERSALS))
+        name = param or (draw(st.sampled_from(pathish)) if pathish else name)
+        params[name] = draw(st.sampled_from(TRAVERSALS))
     elif mutation == "extreme_number":
         params[name] = draw(st.sampled_from(EXTREME_NUMBERS) | st.integers())
     elif mutation == "deep_nesting":
@@ -159,7 +164,47 @@ def fuzz_cases(draw, method: Method, example: dict | None = None) -> FuzzCase:
                        ensure_ascii=draw(st.booleans()), allow_nan=True)
     if deep:
         frame = frame.replace(DEEP, "[" * deep + "]" * deep, 1)
-    return FuzzCase(method.name, mutation, frame)
+    return FuzzCase(method.name, mutation, frame, name)
+
+
+_SAMPLE_OF_TYPE = {"string": "x", "integer": 12, "number": 1.5, "boolean": True, "array": [1], "object": {"a": 1}}
+
+
+def coverage_cases(method: Method, example: dict | None = None) -> list[FuzzCase]:
+    """Every kind of bad input on every param once, deterministically: a bug tied to one param and one
+    kind of input is met whatever the random part draws. (Hypothesis then shrinks what this finds.)"""
+    props = method.params_schema.get("properties", {})
+    base = dict(example or {})
+    cases: list[tuple[str, str | None, Any, int]] = []
+    for name in sorted(props) or ["value"]:
+        schema = props.get(name, {})
+        kinds = schema.get("type", []) if isinstance(schema, dict) else []
+        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+        same = set(kinds) | ({"integer"} if "number" in kinds else set())
+        wrong = next(v for k, v in _SAMPLE_OF_TYPE.items() if k not in same)
+        cases += [("wrong_type", name, wrong, 0), ("huge_string", name, "A" * 10_000, 0),
+                  ("unicode", name, "\u202e\x00\ud7ff\U0001f600\u00e9", 0), ("null_value", name, None, 0)]
+        if {"integer", "number"} & set(kinds) or not kinds:
+            cases += [("extreme_number", name, 2**63, 0), ("extreme_number", name, -1, 0)]
+        if any(w in name.lower() for w in PATH_LIKE):
+            cases += [("path_traversal", name, TRAVERSALS[0], 0), ("path_traversal", name, TRAVERSALS[2], 0)]
+    first = (sorted(props) or ["value"])[0]
+    cases += [("missing_required", name, ..., 0) for name in method.required_params]
+    cases += [("extra_field", "__ivv_extra__", {"a": [1]}, 0), ("deep_nesting", first, DEEP.strip('"'), 1000)]
+    out = []
+    for i, (mutation, name, value, deep) in enumerate(cases, start=1):
+        params = dict(base)
+        if value is ...:
+            params.pop(name, None)
+        else:
+            params[name] = value
+        frame = json.dumps({"jsonrpc": "2.0", "method": method.name, "params": params, "id": i}, allow_nan=True)
+        if deep:
+            frame = frame.replace(DEEP, "[" * deep + "]" * deep, 1)
+        out.append(FuzzCase(method.name, mutation, frame, name))
+    out.append(FuzzCase(method.name, "params_not_object",
+                        json.dumps({"jsonrpc": "2.0", "method": method.name, "params": [1], "id": len(out) + 1})))
+    return out
 
 
 # -- the oracle --------------------------------------------------------------------------------------
@@ -284,14 +329,31 @@ def _non_finite(value: Any) -> bool:
     return False
 
 
+def _coverage_pass(m: Method, example, runner: _Runner, state: dict, start: float,
+                   budget: float) -> tuple[str, str | None] | None:
+    """Send `coverage_cases`; the (mutation, param) of the first violation (kept in `state`), or None."""
+    for case in coverage_cases(m, example):
+        if time.monotonic() - start > budget:
+            return None
+        runner.ensure_up()
+        state["n"] += 1
+        try:
+            runner.send(case)
+        except _Violation as violation:
+            state["first"] = state["found"] = (case, violation)
+            return case.mutation, case.param
+    return None
+
+
 def _method_run(m: Method, example, per_method: int, budget: float, shrink_seconds: float, runner: _Runner,
-                state: dict, start: float):
-    """The hypothesis test for one method: send each case, raise on a violation, respect the time budget."""
+                state: dict, start: float, focus: tuple[str, str | None] | None = None):
+    """The hypothesis test for one method: send each case, raise on a violation, respect the time budget.
+    With `focus` (a failure the coverage pass met) it generates that mutation on that param only."""
 
     @settings(max_examples=per_method, database=None, deadline=None,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
               report_multiple_bugs=False, print_blob=False)
-    @given(fuzz_cases(m, example))
+    @given(fuzz_cases(m, example, *(focus or ())))
     def run(case: FuzzCase) -> None:
         elapsed = time.monotonic() - start
         if state["first"] is None and elapsed > budget:
@@ -334,11 +396,20 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
             start = time.monotonic()
             state: dict[str, Any] = {"last": None, "first": None, "n": 0}
 
-            run = _method_run(m, example, per_method, budget, shrink_seconds, runner, state, start)
-            if seed is not None:
-                run = hseed(seed)(run)
             try:
+                focus = _coverage_pass(m, example, runner, state, start, budget)
+                run = _method_run(m, example, per_method, budget, shrink_seconds, runner, state, start, focus)
+                if seed is not None:
+                    run = hseed(seed)(run)
                 run()
+                if focus is not None:  # hypothesis never met it again: report the coverage frame as it was
+                    case, v = state["found"]
+                    report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
+                                                       shrunk=False))
+                    if v.kind == "crash" and stop_on_crash:
+                        report.per_method[name] = state["n"]
+                        report.examples += state["n"]
+                        break
             except _ServiceGone as exc:
                 case, v = state["last"] or state["first"] or (None, None)
                 report.failures.append(FuzzFailure(name, case.mutation if case else "?", "crash",

@@ -62,3 +62,27 @@ def test_failure_record_redacts_secrets():
     redact.register(secret)
     failure = FuzzFailure("authenticate", "valid", "crash", "down", json.dumps({"auth_token": secret}))
     assert secret not in json.dumps(failure.as_dict())
+
+
+def test_coverage_cases_put_every_kind_of_bad_input_on_every_param_once():
+    from ivv.contract_fuzz import coverage_cases
+
+    cases = coverage_cases(METHOD, {"device": "/dev/video0"})
+    hit = {(c.mutation, c.param) for c in cases}
+    for param in ("device", "filename", "limit"):
+        assert {("wrong_type", param), ("huge_string", param), ("unicode", param), ("null_value", param)} <= hit
+    assert ("extreme_number", "limit") in hit and ("extreme_number", "filename") not in hit
+    assert ("path_traversal", "filename") in hit and ("missing_required", "device") in hit
+    assert {"extra_field", "deep_nesting", "params_not_object"} <= {c.mutation for c in cases}
+    ids = set()
+    for case in cases:
+        if case.mutation == "deep_nesting":  # deeper than json.loads goes; that is the point
+            assert case.frame.count("[") >= 1000
+            continue
+        sent = json.loads(case.frame)
+        assert sent["method"] == "take_snapshot"
+        ids.add(sent["id"])
+        if case.mutation in ("wrong_type", "null_value", "missing_required"):
+            # each breaks the contract on its own (a valid device elsewhere), or it would test nothing
+            assert CONTRACT.validate_params("take_snapshot", sent["params"]), case
+    assert len(ids) == len(cases) - 1

@@ -118,28 +118,29 @@ def test_fault_contract_conformance_drop_field(tmp_path, gate_file):
 
 
 def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
-    # crash_after=1: the service serves the login and dies on the next request, so whatever frame the
-    # fuzzer sends first is a crash; hypothesis shrinks it to the smallest such frame, and the replay on
-    # a restarted service must crash it again. (The stack has no knob crashing on one specific input.)
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_fuzz.py"], {"crash_after": "1"})
+    # crash_on: the service dies when take_snapshot's filename is a string over 100 characters. The
+    # coverage pass meets it (every kind of bad input on every param), hypothesis shrinks it to the
+    # boundary, and the replay on a restarted service must crash it again.
+    knobs = {"crash_on": "take_snapshot.filename"}
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_fuzz.py"], knobs)
     assert verdict(verdicts, "contract.fuzz_robustness") == "FAIL", out[-2000:]
     crashes = [r for r in fails(records, "contract.fuzz_robustness") if r["name"].endswith(": crash")]
     assert crashes, [r["name"] for r in fails(records, "contract.fuzz_robustness")]
     details = crashes[0]["details"]
     assert details["reproduced"] is True and details["shrunk"] is True
     frame = details["minimal_frame"]
-    method = crashes[0]["name"].split()[1].rstrip(":")
-    assert json.loads(frame)["method"] == method and len(frame) < 200  # shrunk: a small, exact frame
+    sent = json.loads(frame)
+    assert sent["method"] == "take_snapshot" and crashes[0]["name"] == "fuzz take_snapshot: crash"
+    assert len(sent["params"]["filename"]) == 101  # shrunk to the exact limit: 101 characters crash, 100 do not
 
     # Re-running the recorded reproducer reproduces the crash, and a healthy stack copes with it.
     profile = profile_lib.load(profile_lib.DEFAULT_PROFILE)
     contract = load_contract(profile.contract_path)
-    for knobs, expected in (({"crash_after": "1"}, "crash"), ({}, None)):
-        with start_local(profile, tmp_path / f"replay-{bool(knobs)}", faults=knobs) as stack:
+    for faults, expected in ((knobs, "crash"), ({}, None)):
+        with start_local(profile, tmp_path / f"replay-{bool(faults)}", faults=faults) as stack:
             probe = Probe(stack.rpc_url, contract, stack.credentials(),
                           alive=lambda stack=stack: stack.ready(1)[0] is not None)
-            assert replay(probe, frame, method) == expected
-
+            assert replay(probe, frame, "take_snapshot") == expected
 
 def test_fault_contract_notifications_drop_field(tmp_path, gate_file):
     verdicts, records, out = run_suite(tmp_path, gate_file, ["test_notifications.py"],

@@ -106,6 +106,17 @@ def test_fault_resilience_crash_after(local_stack_factory):
     assert stack.service.proc.returncode == 70
 
 
+def test_fault_contract_fuzz_robustness_crash_on(local_stack_factory):
+    stack = local_stack_factory({"crash_on": "take_snapshot.filename"})
+    with open_client(stack, "operator") as cli:
+        device = cli.request("get_camera_list")["cameras"][0]["device"]
+        assert cli.call("take_snapshot", {"device": device, "filename": "a" * 96 + ".jpg"}).ok  # 100 chars
+        with pytest.raises(RpcError):  # 101 characters: the process is gone
+            cli.call("take_snapshot", {"device": device, "filename": "a" * 97 + ".jpg"}, timeout=3)
+    stack.service.proc.wait(10)
+    assert stack.service.proc.returncode == 70
+
+
 def test_fault_ops_deployment_broken_release(local_stack_factory):
     with pytest.raises(TargetError, match="exited with 3"):
         local_stack_factory({"broken_release": True})

@@ -131,8 +131,21 @@ class Service:
             logging.shutdown()
             os._exit(EXIT_CRASH)
 
+    def _check_crash_on(self, name: str, params) -> None:
+        """crash_on="method.param": a string longer than 100 characters in that param kills the process
+        (the kind of input-specific crash fuzzing exists to find)."""
+        method, _, param = self.faults.crash_on.partition(".")
+        value = params.get(param) if isinstance(params, dict) and name == method else None
+        if isinstance(value, str) and len(value) > 100:
+            log.error("fault crash_on=%s: %s chars, exiting with status %s", self.faults.crash_on, len(value),
+                      EXIT_CRASH)
+            logging.shutdown()
+            os._exit(EXIT_CRASH)
+
     async def dispatch(self, session: Session, name: str, params: dict, is_notification: bool):
         self._check_crash()
+        if self.faults.crash_on:
+            self._check_crash_on(name, params)
         started = time.monotonic()
         failed = True
         try:

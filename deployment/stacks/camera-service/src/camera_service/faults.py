@@ -33,6 +33,7 @@ class Faults:
     drop_field: str = ""             # "method.field" (or "1" = get_camera_list.total) missing from results
     leak_mb_per_min: float = 0.0     # resident memory grows at this rate and is never freed
     crash_after: int = 0             # the process dies (exit 70) after this many requests
+    crash_on: str = ""               # "method.param": the process dies on a string over 100 chars there
     broken_release: bool = False     # the service refuses to start (set in a release's config)
     slow_rollback: int = 0           # rollback.sh sleeps this many seconds (read by the script)
     session_leak: bool = False       # one connection's authentication is shared with every connection
