@@ -27,11 +27,11 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
                        observed=deploy.diff_checksums(baseline.data, after.data),
                        details={"sha256": {p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1]: v[:16]
                                            for p, v in sorted(after.data.items())}})
-        evidence.check("ops.data_preserved", f"run {run}: configuration restored to N's",
-                       deploy.is_empty_diff(after.config_diff), expected="no config file differs from N's",
+        evidence.check("ops.data_preserved", f"run {run}: configuration restored to {baseline.version}'s",
+                       deploy.is_empty_diff(after.config_diff), expected=f"no config file differs from {baseline.version}'s",
                        observed=after.config_diff)
         evidence.check("ops.rollback_time", f"run {run}: no files of {baseline.next_version} remain",
-                       not deploy.residue_found(after.residue), expected="install tree and unit files equal to N's",
+                       not deploy.residue_found(after.residue), expected=f"install tree and unit files equal to {baseline.version}'s",
                        observed=after.residue)
         if back.total_s is not None:
             times.append(back.total_s)
@@ -42,7 +42,7 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
         evidence.check("ops.rollback_time", f"all {repeats} rollbacks reached ready", False,
                        expected=repeats, observed=len(times), artifacts=[art])
         pytest.fail(f"only {len(times)} of {repeats} rollbacks reached ready")
-    evidence.measure("ops.rollback_time", f"worst rollback time of {repeats} (command to ready on N)",
+    evidence.measure("ops.rollback_time", f"worst rollback time of {repeats} (command to ready on {baseline.version})",
                      max(times), unit="s", artifacts=[art],
                      details={"table": {"columns": ["statistic", "seconds"],
                                         "rows": [["min", min(times)], ["median", statistics.median(times)],
@@ -59,7 +59,7 @@ def test_broken_release_detected_and_rolled_back(evidence, ops, baseline):
                    observed=result.detection, artifacts=[art])
     evidence.check("ops.rollback_time", f"service back on {baseline.version} after the failed upgrade",
                    result.version == baseline.version, expected=baseline.version, observed=result.version)
-    evidence.measure("ops.rollback_time", "failed upgrade: time from failure detected to healthy on N",
+    evidence.measure("ops.rollback_time", f"failed upgrade: time from failure detected to healthy on {baseline.version}",
                      result.recovery_s, unit="s", artifacts=[art])
     evidence.check("ops.data_preserved", "data sha256 unchanged after the failed upgrade",
                    result.data == baseline.data, expected=f"{len(baseline.data)} files",
