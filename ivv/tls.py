@@ -40,6 +40,44 @@ class Trust:
         return cls(None, name, SYSTEM_STORE)
 
 
+@dataclass(frozen=True)
+class TransportPlan:
+    """How the transport check reaches the environment it judges on a target."""
+
+    current: str                 # the target's own environment
+    environment: str | None      # the one judged (None: not checkable here, `reason` says why)
+    redeploy: bool = False       # deploy `environment` for the check (and `current` again after)
+    lab_ca: bool = False         # place a lab-CA certificate first
+    reason: str = ""
+
+
+def transport_plan(profile, target) -> TransportPlan:
+    """Production is judged when the profile has it (what the profile says about its TLS is not
+    trusted: the handshake is measured), else an environment with TLS on. A stack ivv deploys is
+    deployed in that environment for the check; a service ivv did not deploy is judged as it runs,
+    and only when it is reached over TLS (there is no other environment to deploy)."""
+    current = getattr(target, "environment", None) or "staging"
+    options = getattr(target, "tls", None) or {}
+    if profile.endpoint_only:
+        if profile.tls(current):
+            return TransportPlan(current, current)
+        return TransportPlan(current, None, reason=(
+            f"{target.name}: the service ivv did not deploy is reached without TLS in its {current} environment and "
+            "ivv cannot deploy another; point the endpoint at the production wss:// address to check transport "
+            "security"))
+    if "production" in profile.environments:
+        environment = "production"
+    else:
+        environment = current if profile.tls(current) else next(
+            (e for e in profile.environments if e != "local" and profile.tls(e)), None)
+    if environment is None:
+        return TransportPlan(current, None, reason=(
+            f"{profile.path}: no production environment and no environment with rpc.tls on: nothing says "
+            "where transport security is expected"))
+    lab = bool(options.get("lab_ca"))
+    return TransportPlan(current, environment, redeploy=environment != current or lab, lab_ca=lab)
+
+
 class LabCa:
     """A certificate authority made for one run (trustme): issues device certificates. Its own key stays
     in memory; only the CA certificate is written, for the checking client."""

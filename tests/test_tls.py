@@ -125,3 +125,42 @@ def test_inventory_tls_settings_are_checked_with_file_line_and_field(tmp_path, l
             load_inventory(bad)
         assert str(bad) in str(info.value) and "tls" in str(info.value) and message in str(info.value), \
             (text, str(info.value))
+
+
+def _profile(rpc_tls, environments=("development", "staging", "production"), deployable=True):
+    from pathlib import Path
+
+    from ivv.profile import Profile
+
+    data = {"name": "s", "environments": list(environments), "rpc": {"port": 1, "path": "/ws", "tls": rpc_tls},
+            "health": {"port": 2, "endpoints": {}}}
+    if deployable:
+        data["deployment"] = {"versions": ["1"]}
+    return Profile(Path("/p/profile.yaml"), data)
+
+
+def _target(environment, **tls):
+    from ivv.targets.base import create_target
+
+    return create_target("local", "dev", environment=environment, tls=tls)
+
+
+def test_transport_plan_judges_production_and_deploys_it_only_where_ivv_deploys():
+    from ivv.tls import transport_plan
+
+    per_env = {"staging": False, "production": True}
+    staging = transport_plan(_profile(per_env), _target("staging"))
+    assert (staging.environment, staging.redeploy, staging.lab_ca) == ("production", True, False)
+    lab = transport_plan(_profile(per_env), _target("production", lab_ca=True))
+    assert (lab.environment, lab.redeploy, lab.lab_ca) == ("production", True, True)
+    as_is = transport_plan(_profile(per_env), _target("production", ca_file="/ca.pem"))
+    assert (as_is.environment, as_is.redeploy) == ("production", False)
+    # the profile's claim is not trusted: production is judged even where the profile says TLS is off
+    assert transport_plan(_profile({"production": False}), _target("staging")).environment == "production"
+    assert transport_plan(_profile(False, ("dev", "lab")), _target("dev")).environment is None
+
+    # a service ivv did not deploy is judged as reached: over wss:// yes, over ws:// not at all
+    wss = transport_plan(_profile(True, ("production",), deployable=False), _target("staging"))
+    assert (wss.environment, wss.redeploy) == ("staging", False)
+    ws = transport_plan(_profile(False, ("production",), deployable=False), _target("staging"))
+    assert ws.environment is None and "wss://" in ws.reason
