@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivv.errors import ProfileError
+from ivv.rpc import tls_context
+from ivv.targets.base import quote
 
 SYSTEM_STORE = "system trust store"
 
@@ -31,12 +33,15 @@ class Trust:
     source: str
 
     @classmethod
-    def for_target(cls, target, default_name: str | None = None) -> Trust:
-        """The trust a target's inventory entry describes (the lab CA case is made by `LabCa.trust`)."""
+    def for_target(cls, target, default_name: str | None = None, lab: LabCa | None = None) -> Trust:
+        """What a client of `target` trusts: the inventory's `tls.ca_file` when it names one, else the
+        run's lab CA when one issued the certificate, else the system trust store."""
         options = getattr(target, "tls", None) or {}
         name = options.get("server_name") or default_name
         if options.get("ca_file"):
             return cls(str(options["ca_file"]), name, f"inventory tls.ca_file {Path(options['ca_file']).name}")
+        if lab is not None:
+            return lab.trust(name)
         return cls(None, name, SYSTEM_STORE)
 
 
@@ -100,8 +105,7 @@ class LabCa:
         cert, key = self.issue(*names, not_after=not_after)
         cert_path, key_path = self.folder / "server.crt", self.folder / "server.key"
         cert_path.write_bytes(cert)
-        key_path.touch(mode=0o600)
-        key_path.write_bytes(key)
+        _write_private(key_path, key)
         return cert_path, key_path
 
     def trust(self, server_name: str) -> Trust:
@@ -111,18 +115,29 @@ class LabCa:
 def speaks_tls(host: str, port: int, timeout: float = 5.0) -> tuple[bool | None, dict]:
     """Does `host:port` complete a TLS handshake? (None: nothing listens.) Certificate not verified:
     the question is whether TLS is on, not whose certificate it is (that is `inspect`)."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw:
             try:
-                with context.wrap_socket(raw, server_hostname=host) as tls:
+                with _reader().wrap_socket(raw, server_hostname=host) as tls:
                     return True, {"tls": True, "version": tls.version(), "cipher": tls.cipher()[0]}
             except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
                 return False, {"tls": False, "handshake": f"{type(exc).__name__}: {exc}"[:200]}
     except OSError as exc:
         return None, {"tls": None, "connect": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+def _reader() -> ssl.SSLContext:
+    """A context that completes any handshake, to read what is served (never to judge it)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a private key readable by its owner only (the mode is set before the bytes land)."""
+    path.touch(mode=0o600)
+    path.write_bytes(data)
 
 
 def certificate_facts(der: bytes) -> dict:
@@ -151,12 +166,9 @@ def inspect(host: str, port: int, trust: Trust, timeout: float = 5.0) -> dict:
     """
     name = trust.server_name or host
     facts: dict = {"endpoint": f"{host}:{port}", "server_name": name, "trust": trust.source}
-    reader = ssl.create_default_context()
-    reader.check_hostname = False
-    reader.verify_mode = ssl.CERT_NONE
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw, \
-                reader.wrap_socket(raw, server_hostname=name) as tls:
+                _reader().wrap_socket(raw, server_hostname=name) as tls:
             facts.update(tls=True, protocol=tls.version(), cipher=tls.cipher()[0])
             der = tls.getpeercert(binary_form=True)
     except (ssl.SSLError, OSError) as exc:
@@ -164,21 +176,15 @@ def inspect(host: str, port: int, trust: Trust, timeout: float = 5.0) -> dict:
         return facts
     if der:
         facts["certificate"] = certificate_facts(der)
-    checker = ssl.create_default_context(cafile=trust.ca_file) if trust.ca_file else ssl.create_default_context()
     try:
         with socket.create_connection((host, port), timeout=timeout) as raw, \
-                checker.wrap_socket(raw, server_hostname=name):
+                tls_context(verify=True, ca_file=trust.ca_file).wrap_socket(raw, server_hostname=name):
             facts["verified"] = True
     except ssl.SSLCertVerificationError as exc:
         facts.update(verified=False, verify_error=exc.verify_message or str(exc))
     except (ssl.SSLError, OSError) as exc:
         facts.update(verified=False, verify_error=f"{type(exc).__name__}: {exc}"[:300])
     return facts
-
-
-def client_context(trust: Trust) -> ssl.SSLContext:
-    """The verifying client context for `trust` (for wss:// sessions)."""
-    return ssl.create_default_context(cafile=trust.ca_file) if trust.ca_file else ssl.create_default_context()
 
 
 def certificate_paths(profile) -> Mapping[str, str]:
@@ -198,17 +204,11 @@ def provision(target, profile, cert_pem: bytes, key_pem: bytes) -> dict:
     with tempfile.TemporaryDirectory(prefix="ivv-tls-") as tmp:
         cert_local, key_local = Path(tmp) / "server.crt", Path(tmp) / "server.key"
         cert_local.write_bytes(cert_pem)
-        key_local.touch(mode=0o600)
-        key_local.write_bytes(key_pem)
+        _write_private(key_local, key_pem)
         for local, remote in ((cert_local, paths["cert"]), (key_local, paths["key"])):
-            folder = _q(str(Path(remote).parent))  # a new folder is closed to others: the key lands in it
+            folder = quote(str(Path(remote).parent))  # a new folder is closed to others: the key lands in it
             target.run(f"[ -d {folder} ] || sudo install -d -m 0750 {folder}", timeout=30, check=True)
             target.put(local, remote, mode=0o600, sudo=True)
-    target.run(f"sudo chown root:{_q(group)} {_q(paths['cert'])} {_q(paths['key'])} && "
-               f"sudo chmod 0644 {_q(paths['cert'])} && sudo chmod 0640 {_q(paths['key'])}", timeout=30, check=True)
+    target.run(f"sudo chown root:{quote(group)} {quote(paths['cert'])} {quote(paths['key'])} && "
+               f"sudo chmod 0644 {quote(paths['cert'])} && sudo chmod 0640 {quote(paths['key'])}", timeout=30, check=True)
     return {"cert": paths["cert"], "key": paths["key"], "group": group}
-
-
-def _q(text: str) -> str:
-    import shlex
-    return shlex.quote(text)
