@@ -340,7 +340,7 @@ def _coverage_pass(m: Method, example, runner: _Runner, state: dict, start: floa
         try:
             runner.send(case)
         except _Violation as violation:
-            state["first"] = state["found"] = (case, violation)
+            state["first"] = (case, violation)
             return case.mutation, case.param
     return None
 
@@ -396,6 +396,7 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
             start = time.monotonic()
             state: dict[str, Any] = {"last": None, "first": None, "n": 0}
 
+            stop = False
             try:
                 focus = _coverage_pass(m, example, runner, state, start, budget)
                 run = _method_run(m, example, per_method, budget, shrink_seconds, runner, state, start, focus)
@@ -403,13 +404,10 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                     run = hseed(seed)(run)
                 run()
                 if focus is not None:  # hypothesis never met it again: report the coverage frame as it was
-                    case, v = state["found"]
+                    case, v = state["first"]
                     report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
                                                        shrunk=False))
-                    if v.kind == "crash" and stop_on_crash:
-                        report.per_method[name] = state["n"]
-                        report.examples += state["n"]
-                        break
+                    stop = v.kind == "crash" and stop_on_crash
             except _ServiceGone as exc:
                 case, v = state["last"] or state["first"] or (None, None)
                 report.failures.append(FuzzFailure(name, case.mutation if case else "?", "crash",
@@ -427,12 +425,11 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                     if kind != v.kind:
                         report.failures.append(FuzzFailure(name, other.mutation, kind, ov.detail, other.frame,
                                                            ov.reply, shrunk=False))
-                if v.kind == "crash" and stop_on_crash:
-                    report.per_method[name] = state["n"]
-                    report.examples += state["n"]
-                    break  # every later result would be about restarts, not about input
+                stop = v.kind == "crash" and stop_on_crash
             report.per_method[name] = state["n"]
             report.examples += state["n"]
+            if stop:
+                break  # every later result would be about restarts, not about input
         for failure in report.failures:
             _reproduce(runner, failure)
     finally:
