@@ -159,10 +159,14 @@ def load_inventory(path: str | Path | None = None) -> Inventory:
     return Inventory(path, entries)
 
 
+def _beside(path: Path, value: str) -> Path:
+    """A file named in the inventory: `~` expanded, relative paths taken from the inventory's folder."""
+    named = Path(value).expanduser()
+    return named if named.is_absolute() else path.parent / named
+
+
 def _readable_ca(path: Path, root_node: yaml.Node, index: int, ca_file: str) -> str:
-    ca_path = Path(ca_file).expanduser()
-    if not ca_path.is_absolute():
-        ca_path = path.parent / ca_path
+    ca_path = _beside(path, ca_file)
     field_path = ["targets", index, "tls", "ca_file"]
     try:
         text = ca_path.read_text(errors="replace")
@@ -176,9 +180,7 @@ def _readable_ca(path: Path, root_node: yaml.Node, index: int, ca_file: str) -> 
 
 
 def _readable_key(path: Path, root_node: yaml.Node, index: int, key: str, own: bool) -> str:
-    key_path = Path(key).expanduser()
-    if not key_path.is_absolute():
-        key_path = path.parent / key_path
+    key_path = _beside(path, key)
     field_path = ["targets", index, "key"] if own else ["defaults", "key"]
     try:
         with open(key_path, "rb"):

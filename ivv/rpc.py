@@ -155,8 +155,8 @@ class RpcClient:
     """
 
     def __init__(self, url: str, *, verify_tls: bool = True, ca_file: str | None = None,
-                 server_name: str | None = None, timeout: float = 5.0, connect_timeout: float = 5.0, on_exchange: Callable[[Exchange], None] | None = None,
-                 max_size: int | None = 16 * 1024 * 1024):
+                 server_name: str | None = None, timeout: float = 5.0, connect_timeout: float = 5.0,
+                 on_exchange: Callable[[Exchange], None] | None = None, max_size: int | None = 16 * 1024 * 1024):
         self.url = url
         self.verify_tls, self.ca_file, self.server_name = verify_tls, ca_file, server_name
         self.timeout, self.connect_timeout = timeout, connect_timeout
