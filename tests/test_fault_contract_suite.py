@@ -216,3 +216,16 @@ def test_fault_contract_notifications_notify_delay_ms(tmp_path, gate_file):
     assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
     late = [r for r in fails(records, "contract.notifications") if r["kind"] == "measurement"]
     assert late and "at least (from the triggering reply)" in late[0]["name"] and late[0]["value"] >= 55, late
+
+
+def test_fault_contract_notifications_notify_delay_ms_counted_from_the_reply(tmp_path, gate_file):
+    """A gate that counts latency from the service's confirmation decides on the time after the reply
+    alone: 60 ms late notifications FAIL it too."""
+    data = yaml.safe_load(gate_file.read_text())
+    data["settings"]["contract"]["notification_latency_from"] = "reply"
+    reply_gate = tmp_path / "reply-gate.yaml"
+    reply_gate.write_text(yaml.safe_dump(data, sort_keys=False))
+    verdicts, records, out = run_suite(tmp_path, reply_gate, ["test_notifications.py"], {"notify_delay_ms": "60"})
+    assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
+    late = [r for r in fails(records, "contract.notifications") if r["kind"] == "measurement"]
+    assert late and late[0]["name"].endswith("latency from the triggering reply") and late[0]["value"] >= 55, late
