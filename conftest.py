@@ -1,7 +1,5 @@
-"""Root conftest: the shared fixtures every suite and self-test can use.
+"""Root conftest of the ivv repository.
 
-The evidence spine itself (options, `evidence` fixture, verdicts, reports) is the `ivv` pytest plugin,
-loaded through its pytest11 entry point.
+Nothing to load here: the evidence spine and the shared fixtures come from the `ivv` pytest plugin
+(`ivv.pytestplugin`, a pytest11 entry point), the same way a team's own repository gets them.
 """
-
-pytest_plugins = ["fixtures.targets", "fixtures.stack", "fixtures.rpc"]

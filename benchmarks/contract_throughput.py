@@ -4,7 +4,7 @@
 
 A "check" is one judged exchange: a compliance-matrix row, an auth-matrix cell, a conformance call whose
 reply is validated, a fuzz example. Each phase runs against one local stack (processes on loopback,
-started with ivv.stack) and prints checks, seconds and checks/second; compliance includes its bounded
+started with ivv.stack.local) and prints checks, seconds and checks/second; compliance includes its bounded
 waits for the (forbidden) replies to notifications, so its rate is low by design.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ivv import profile as profile_lib  # noqa: E402
-from ivv.contract import load as load_contract  # noqa: E402
-from ivv.contract_checks import Probe, auth_matrix, compliance_matrix, conformance, drift  # noqa: E402
-from ivv.contract_fuzz import fuzz  # noqa: E402
-from ivv.stack import start_local  # noqa: E402
+from ivv.config import profile as profile_lib  # noqa: E402
+from ivv.contract import fuzz  # noqa: E402
+from ivv.contract.checks import Probe, auth_matrix, compliance_matrix, conformance, drift  # noqa: E402
+from ivv.contract.document import load as load_contract  # noqa: E402
+from ivv.stack.local import start_local  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -39,7 +39,7 @@ def free_port() -> int:
 
 def start_stack(state: Path) -> tuple[str, str]:
     """The reference service as local processes (rate limit off); returns (url, admin token)."""
-    from ivv.auth import Credentials
+    from ivv.rpc.auth import Credentials
 
     ports = [str(free_port()) for _ in range(3)]
     out = subprocess.run([sys.executable, str(DEVSTACK), "start", "--state", str(state), "--rpc-port", ports[0],

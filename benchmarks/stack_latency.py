@@ -18,8 +18,8 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from ivv import profile as profile_mod
-from ivv import stack
+from ivv.config import profile as profile_mod
+from ivv.stack import local as stack
 
 TARGET_MS = 50.0
 

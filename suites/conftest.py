@@ -5,7 +5,7 @@ Boot is the first setup of the `target` fixture (a virtual device boots there), 
 any boot/deploy that happened inside it.
 """
 
-from ivv.phases import PhaseClock
+from ivv.pytestplugin.phases import PhaseClock
 
 
 def pytest_configure(config):

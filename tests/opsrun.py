@@ -169,7 +169,7 @@ def run_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path = D
 
 def set_faults(vdevice, profile_path: Path, knobs: dict) -> None:
     """Write the profile's faults file on the device and apply it (restart), as a suite would."""
-    from ivv import profile as profile_lib
+    from ivv.config import profile as profile_lib
     prof = profile_lib.load(profile_path)
     text = prof.fault_file_text(knobs)
     path = prof.faults["file"]
@@ -179,7 +179,7 @@ def set_faults(vdevice, profile_path: Path, knobs: dict) -> None:
 
 
 def clear_faults(vdevice, profile_path: Path = DEFAULT_PROFILE) -> None:
-    from ivv import profile as profile_lib
+    from ivv.config import profile as profile_lib
     prof = profile_lib.load(profile_path)
     if prof.faults and prof.faults.get("clear"):
         vdevice.run(prof.faults["clear"], timeout=120)
@@ -187,8 +187,8 @@ def clear_faults(vdevice, profile_path: Path = DEFAULT_PROFILE) -> None:
 
 def stack_ops(vdevice, profile_path: Path = DEFAULT_PROFILE):
     """StackOps on the parent's device, for setting up and restoring state around a gate run."""
-    from ivv import profile as profile_lib
-    from ivv.deploy import StackOps
+    from ivv.config import profile as profile_lib
+    from ivv.ops.deployment import StackOps
     return StackOps(vdevice, profile_lib.load(profile_path))
 
 

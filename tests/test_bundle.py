@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from ivv import redact
-from ivv.bundle import Bundle, current
-from ivv.gates import GateSet, load_gate
+from ivv.config.gates import GateSet, load_gate
+from ivv.evidence import redact
+from ivv.evidence.bundle import Bundle, current
 
 DEMO = Path(__file__).resolve().parent / "demo"
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv import config
+from ivv.config import loader as config
 from ivv.errors import ConfigError
 
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from ivv import contract as contract_lib
-from ivv.auth import Credentials
-from ivv.contract_checks import Observed, drift, minimal_instance, valid_params
+from ivv.contract import document as contract_lib
+from ivv.contract.checks import Observed, drift, minimal_instance, valid_params
 from ivv.errors import ContractError
+from ivv.rpc.auth import Credentials
 
 DOC = {
     "openrpc": "1.2.6",

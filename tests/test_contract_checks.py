@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from ivv.contract import Contract
-from ivv.contract_checks import Probe, conformance, drift
+from ivv.contract.checks import Probe, conformance, drift
+from ivv.contract.document import Contract
 
 pytestmark = pytest.mark.slow
 

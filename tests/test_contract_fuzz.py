@@ -6,9 +6,9 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 
-from ivv import contract as contract_lib
-from ivv.contract_checks import schema_strategy
-from ivv.contract_fuzz import MUTATIONS, TRAVERSALS, FuzzCase, FuzzFailure, fuzz_cases
+from ivv.contract import document as contract_lib
+from ivv.contract.checks import schema_strategy
+from ivv.contract.fuzz import MUTATIONS, TRAVERSALS, FuzzCase, FuzzFailure, fuzz_cases
 
 DOC = {
     "openrpc": "1.2.6", "info": {"title": "t", "version": "1"},
@@ -56,7 +56,7 @@ def test_type_and_required_mutations_break_the_schema(case):
 
 
 def test_failure_record_redacts_secrets():
-    from ivv import redact
+    from ivv.evidence import redact
 
     secret = "tok-" + "q9" * 12
     redact.register(secret)
@@ -65,7 +65,7 @@ def test_failure_record_redacts_secrets():
 
 
 def test_coverage_cases_put_every_kind_of_bad_input_on_every_param_once():
-    from ivv.contract_fuzz import coverage_cases
+    from ivv.contract.fuzz import coverage_cases
 
     cases = coverage_cases(METHOD, {"device": "/dev/video0"})
     hit = {(c.mutation, c.param) for c in cases}

@@ -1,4 +1,4 @@
-"""ivv.deploy: placeholders, timed operations, inventories and their diffs, unit and socket parsing."""
+"""ivv.ops.deployment: placeholders, timed operations, inventories and their diffs, unit and socket parsing."""
 
 import subprocess
 import time
@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ivv import deploy
 from ivv.errors import ProfileError
+from ivv.ops import deployment as deploy
 
 
 class _Shell:

@@ -7,9 +7,9 @@ import pytest
 import yaml
 from security_support import CONTRACT, dev_stack, records, run_gate, verdicts
 
-from ivv import endpoint
+from ivv.config.gates import GateSet
 from ivv.errors import ConfigError
-from ivv.gates import GateSet
+from ivv.stack import endpoint
 
 INSTALL_CRITERIA = [c.id for c in GateSet.load(["cdr-deployment", "production-readiness"]).criteria
                     if c.suite in endpoint.INSTALL_SUITES]
@@ -75,7 +75,7 @@ def test_endpoint_only_profile_restricts_suites(tmp_path):
     args = argparse.Namespace(endpoint=None, health=None, contract=None, profile=str(profile), inventory=None,
                               target=[], suites=None, suites_dir=str(suites), pytest_args=["--", "-x"])
     endpoint.prepare_gate(args, "run")
-    assert args.suites == "health,security" and args.pytest_args == ["-p", "ivv.endpoint", "-x"]
+    assert args.suites == "health,security" and args.pytest_args == ["-p", "ivv.stack.endpoint", "-x"]
     # no inventory: the service runs on this machine (never the default virtual device)
     assert yaml.safe_load(open(args.inventory))["targets"][0]["kind"] == "local" and args.target == ["service"]
 
@@ -87,9 +87,9 @@ def test_missing_contract_is_named():
 
 def test_install_criteria_never_pass_even_with_passing_evidence(tmp_path):
     """The "not deployed" gap outweighs any PASS record a stray test might add for the same criterion."""
-    from ivv.bundle import Bundle
-    from ivv.evidence import read_records
-    from ivv.verdicts import derive
+    from ivv.evidence.bundle import Bundle
+    from ivv.evidence.journal import read_records
+    from ivv.evidence.verdicts import derive
 
     gates = GateSet.load(["cdr-deployment"])
     bundle = Bundle.create(tmp_path, "run", gates=gates)

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from security_support import CONTRACT, records, run_gate, verdicts
 
-from ivv.stack import enable_tls, prepare_local
-from ivv.tls import LabCa
+from ivv.rpc.tls import LabCa
+from ivv.stack.local import enable_tls, prepare_local
 
 CRITERION = "security.transport_tls"
 ONLY_TRANSPORT = ["--suites", "contract", "--", "-k", "test_tls_on_verified_plain_refused"]

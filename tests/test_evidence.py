@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ivv import redact
-from ivv.evidence import Journal, Recorder, read_records
-from ivv.gates import GateSet, load_gate
+from ivv.config.gates import GateSet, load_gate
+from ivv.evidence import redact
+from ivv.evidence.journal import Journal, Recorder, read_records
 
 GATE = GateSet([load_gate(Path(__file__).resolve().parent / "demo" / "demo-gate.yaml")])
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ivv import profile as profile_lib
-from ivv.contract import load as load_contract
-from ivv.contract_checks import Probe
-from ivv.contract_fuzz import replay
-from ivv.stack import start_local
+from ivv.config import profile as profile_lib
+from ivv.contract.checks import Probe
+from ivv.contract.document import load as load_contract
+from ivv.contract.fuzz import replay
+from ivv.stack.local import start_local
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITE = ROOT / "suites" / "contract"

@@ -7,7 +7,7 @@ no connection opened at the start survives the run.
 
 import pytest
 
-from ivv.gates import GateSet
+from ivv.config.gates import GateSet
 from ivv.load import suite as perf
 
 pytestmark = pytest.mark.slow

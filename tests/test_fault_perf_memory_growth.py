@@ -7,7 +7,7 @@ and fail the gate's < 1 MB/min, while the peak alone would still pass the < 100 
 
 import pytest
 
-from ivv.gates import GateSet
+from ivv.config.gates import GateSet
 from ivv.load import suite as perf
 
 pytestmark = pytest.mark.slow

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ivv.gates import GateSet
+from ivv.config.gates import GateSet
 from ivv.load import suite as perf
 
 pytestmark = pytest.mark.slow

@@ -10,8 +10,8 @@ import traceback
 import pytest
 from websockets.asyncio.server import serve
 
-from ivv.auth import Credentials
-from ivv.contract import Contract
+from ivv.contract.document import Contract
+from ivv.rpc.auth import Credentials
 from ivv.security import disclosure
 from ivv.security.surface import Surface
 from ivv.security.wire import Transcript

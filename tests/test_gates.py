@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from ivv.config.gates import SHIPPED, GateSet, load_gate, resolve
 from ivv.errors import GateError
-from ivv.gates import SHIPPED, GateSet, load_gate, resolve
-from ivv.thresholds import Threshold
+from ivv.evidence.thresholds import Threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "demo" / "broken"

@@ -1,4 +1,4 @@
-"""ivv.health: schema, code/body consistency, readiness waits and percentiles, against a real HTTP server."""
+"""ivv.health.probe: schema, code/body consistency, readiness waits and percentiles, against a real HTTP server."""
 
 import json
 import threading
@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ivv import health
+from ivv.health import probe as health
 
 READY_SCHEMA = {
     "type": "object",

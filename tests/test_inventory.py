@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ivv import cli
+from ivv.config.inventory import DEFAULT_INVENTORY, load_inventory
 from ivv.errors import InventoryError
-from ivv.inventory import DEFAULT_INVENTORY, load_inventory
 
 REPO = Path(__file__).resolve().parents[1]
 LAB = REPO / "deployment" / "inventory" / "lab.example.yaml"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivv.gates import GateSet
+from ivv.config.gates import GateSet
 from ivv.load import figures
 from ivv.load import suite as perf
 

@@ -2,9 +2,9 @@
 RPC port, the service's unit MainPID sampled over SSH with sudo, every perf figure measured."""
 
 import pytest
+from ivv.fixtures.stack import ensure_deployed
 
-from fixtures.stack import ensure_deployed
-from ivv.gates import GateSet
+from ivv.config.gates import GateSet
 from ivv.load import figures
 from ivv.load import suite as perf
 

@@ -95,7 +95,7 @@ def test_outcomes_become_verdicts_and_the_bundle_is_complete(tmp_path):
             assert json.loads(lines[seq - 1])["criterion"] == cid
     assert "decision: HOLD" in result.stdout
     # `ivv report` on the finished bundle gives exactly what the session wrote.
-    from ivv.report import render_bundle
+    from ivv.report.render import render_bundle
     written = {name: (bundle / name).read_bytes() for name in ("gate-review.md", "gate-review.html", "verdicts.json")}
     render_bundle(bundle)
     assert {name: (bundle / name).read_bytes() for name in written} == written

@@ -1,10 +1,10 @@
-"""ivv.profile: the reference profile loads; endpoint-only profiles are valid; bad ones name file, line, field."""
+"""ivv.config.profile: the reference profile loads; endpoint-only profiles are valid; bad ones name file, line, field."""
 
 import textwrap
 
 import pytest
 
-from ivv import profile as profile_mod
+from ivv.config import profile as profile_mod
 from ivv.errors import ProfileError
 
 ENDPOINT_ONLY = """\
@@ -94,7 +94,7 @@ def test_unknown_fault_knob_is_named():
 
 
 def test_reference_runbook_has_the_operator_procedures():
-    from ivv import runbook
+    from ivv.ops import runbook
     p = profile_mod.load()
     commands = runbook.extract_file(p.runbook_path)
     procedures = {c.procedure.lower() for c in commands}

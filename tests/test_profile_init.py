@@ -6,7 +6,7 @@ import sys
 import pytest
 from security_support import CONTRACT, DEV_INVENTORY, ROOT, dev_stack, run_gate, verdicts
 
-from ivv import profile as profile_lib
+from ivv.config import profile as profile_lib
 
 
 def init(args, env=None):

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ivv import redact
+from ivv.evidence import redact
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ivv.bundle import Bundle
-from ivv.gates import GateSet, load_gate
-from ivv.report import render_bundle
+from ivv.config.gates import GateSet, load_gate
+from ivv.evidence.bundle import Bundle
+from ivv.report.render import render_bundle
 
 DEMO = Path(__file__).resolve().parent / "demo"
 
@@ -92,7 +92,7 @@ def test_a_bundle_without_end_time_says_the_run_did_not_finish(bundle_dir):
 
 
 def test_long_series_are_bucketed_and_plots_are_deterministic():
-    from ivv import plots
+    from ivv.report import plots
     values = [float(i % 97) for i in range(6000)]
     values[4321] = 500.0
     svg = plots.svg_for({"unit": "ms", "values": values}, "latency", {"value": 100, "unit": "ms", "text": "< 100 ms"})

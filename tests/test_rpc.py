@@ -9,8 +9,8 @@ import time
 import pytest
 from websockets.sync.server import serve
 
-from ivv import redact
-from ivv.rpc import RpcClient, RpcConnectError, RpcConnectionLost, RpcErrorResponse, RpcTimeout
+from ivv.evidence import redact
+from ivv.rpc.client import RpcClient, RpcConnectError, RpcConnectionLost, RpcErrorResponse, RpcTimeout
 
 
 def _answer(req):

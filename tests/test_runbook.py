@@ -1,10 +1,10 @@
-"""ivv.runbook: which documented commands are executable, and running them on a (local) shell."""
+"""ivv.ops.runbook: which documented commands are executable, and running them on a (local) shell."""
 
 import subprocess
 import time
 from types import SimpleNamespace
 
-from ivv import runbook
+from ivv.ops import runbook
 
 DOC = """# Camera service runbook
 

@@ -13,9 +13,10 @@ import pytest
 import requests
 import yaml
 
-from ivv import cli, stack
+from ivv import cli
 from ivv.errors import ProfileError
-from ivv.rpc import RpcClient
+from ivv.rpc.client import RpcClient
+from ivv.stack import local as stack
 
 
 def sha(path) -> str:

@@ -15,10 +15,10 @@ import jwt
 import pytest
 import requests
 
-from ivv import contract as contract_mod
+from ivv.contract import document as contract_mod
 from ivv.errors import TargetError
-from ivv.rpc import RpcError
-from ivv.stack import open_client
+from ivv.rpc.client import RpcError
+from ivv.stack.local import open_client
 
 
 def _latency_ms(stack, calls=5) -> float:
@@ -180,8 +180,8 @@ def test_fault_security_path_traversal_file_traversal(local_stack, local_stack_f
 
 def test_fault_security_transport_tls_plain_ws(profile, tmp_path):
     """With TLS configured, the healthy stack speaks TLS on the API port; with the knob, plain ws://."""
-    from ivv.stack import enable_tls, prepare_local
-    from ivv.tls import LabCa, speaks_tls
+    from ivv.rpc.tls import LabCa, speaks_tls
+    from ivv.stack.local import enable_tls, prepare_local
 
     for knobs, expect_tls in (({}, True), ({"plain_ws": True}, False)):
         folder = tmp_path / ("plain" if knobs else "tls")

@@ -11,8 +11,8 @@ import jwt
 import pytest
 import requests
 
-from ivv import contract as contract_mod
-from ivv.stack import open_client
+from ivv.contract import document as contract_mod
+from ivv.stack.local import open_client
 
 DEVICE = "/dev/video0"
 

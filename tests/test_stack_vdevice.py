@@ -12,8 +12,8 @@ import time
 import pytest
 import requests
 
-from ivv import stack as stack_mod
-from ivv.stack import DeviceStack, open_client
+from ivv.stack import local as stack_mod
+from ivv.stack.local import DeviceStack, open_client
 from tests.test_stack_service import jpeg_size
 
 pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(600)]

@@ -105,7 +105,6 @@ def test_testinfra_host_for_local(local, tmp_path):
 
 def test_target_and_host_fixtures_are_parametrised_with_readable_ids(tmp_path):
     """A suite sees `target`/`host` for each --ivv-target, with the target name as the test id."""
-    (tmp_path / "conftest.py").write_text('pytest_plugins = ["fixtures.targets"]\n')
     (tmp_path / "test_suite.py").write_text(textwrap.dedent("""
         def test_probe(target, host, request):
             assert target.kind == "local"
@@ -122,7 +121,7 @@ def test_target_and_host_fixtures_are_parametrised_with_readable_ids(tmp_path):
 
 @pytest.fixture
 def active_bundle(tmp_path):
-    from ivv import bundle as bundle_lib
+    from ivv.evidence import bundle as bundle_lib
 
     bundle = bundle_lib.Bundle.create(tmp_path / "reports", "run-targets")
     bundle_lib.set_current(bundle)
@@ -133,8 +132,9 @@ def active_bundle(tmp_path):
 def test_pool_puts_target_facts_into_the_bundle_manifest(active_bundle):
     import json
 
-    from fixtures.targets import TargetPool
-    from ivv.inventory import load_inventory
+    from ivv.fixtures.targets import TargetPool
+
+    from ivv.config.inventory import load_inventory
 
     pool = TargetPool(load_inventory())
     target = pool.get("local")

@@ -219,9 +219,10 @@ def test_boot_time_and_console_log_go_into_the_bundle(vdevice, tmp_path):
     import hashlib
     import json
 
-    from fixtures.targets import TargetPool
-    from ivv import bundle as bundle_lib
-    from ivv.inventory import load_inventory
+    from ivv.fixtures.targets import TargetPool
+
+    from ivv.config.inventory import load_inventory
+    from ivv.evidence import bundle as bundle_lib
 
     bundle = bundle_lib.Bundle.create(tmp_path / "reports", "run-vdevice")
     bundle_lib.set_current(bundle)

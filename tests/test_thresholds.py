@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ivv.thresholds import Threshold, convert
+from ivv.evidence.thresholds import Threshold, convert
 
 
 @pytest.mark.parametrize(("op", "value", "ok", "bad"), [

@@ -1,4 +1,4 @@
-"""ivv.tls against real TLS servers on loopback: a certificate PASSes only when a client following the
+"""ivv.rpc.tls against real TLS servers on loopback: a certificate PASSes only when a client following the
 given trust verifies chain and name; untrusted CA, wrong name, expiry and plain TCP are each caught
 with the verifier's own reason. Inventory `tls` settings are checked with clear errors."""
 
@@ -13,9 +13,9 @@ from contextlib import contextmanager
 import pytest
 import trustme
 
+from ivv.config.inventory import load_inventory
 from ivv.errors import InventoryError
-from ivv.inventory import load_inventory
-from ivv.tls import SYSTEM_STORE, LabCa, Trust, inspect, speaks_tls
+from ivv.rpc.tls import SYSTEM_STORE, LabCa, Trust, inspect, speaks_tls
 
 
 @contextmanager
@@ -130,7 +130,7 @@ def test_inventory_tls_settings_are_checked_with_file_line_and_field(tmp_path, l
 def _profile(rpc_tls, environments=("development", "staging", "production"), deployable=True):
     from pathlib import Path
 
-    from ivv.profile import Profile
+    from ivv.config.profile import Profile
 
     data = {"name": "s", "environments": list(environments), "rpc": {"port": 1, "path": "/ws", "tls": rpc_tls},
             "health": {"port": 2, "endpoints": {}}}
@@ -146,7 +146,7 @@ def _target(environment, **tls):
 
 
 def test_transport_plan_judges_production_and_deploys_it_only_where_ivv_deploys():
-    from ivv.tls import transport_plan
+    from ivv.rpc.tls import transport_plan
 
     per_env = {"staging": False, "production": True}
     staging = transport_plan(_profile(per_env), _target("staging"))

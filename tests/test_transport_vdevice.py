@@ -11,7 +11,7 @@ from __future__ import annotations
 import opsrun
 import pytest
 
-from ivv.tls import speaks_tls
+from ivv.rpc.tls import speaks_tls
 
 pytestmark = pytest.mark.vdevice
 

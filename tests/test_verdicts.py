@@ -3,10 +3,10 @@
 from datetime import date
 from pathlib import Path
 
-from ivv.evidence import Record
-from ivv.gates import GateSet, load_gate
-from ivv.verdicts import CONDITIONS, HOLD, PROCEED, derive, exit_code, exit_status
-from ivv.waivers import Waiver
+from ivv.config.gates import GateSet, load_gate
+from ivv.config.waivers import Waiver
+from ivv.evidence.journal import Record
+from ivv.evidence.verdicts import CONDITIONS, HOLD, PROCEED, derive, exit_code, exit_status
 
 GATE = GateSet([load_gate(Path(__file__).resolve().parent / "demo" / "demo-gate.yaml")])
 DAY = date(2026, 6, 1)

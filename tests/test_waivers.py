@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ivv.config.waivers import Waiver, find, load_waivers
 from ivv.errors import WaiverError
-from ivv.waivers import Waiver, find, load_waivers
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "demo" / "broken"

@@ -9,8 +9,8 @@ import shutil
 import sys
 import time
 
+from ivv.config.inventory import load_inventory
 from ivv.errors import ConfigError, TargetUnreachable
-from ivv.inventory import load_inventory
 from ivv.targets.ssh import SshTarget
 from ivv.vdevice.image import build_image, cached_image
 from ivv.vdevice.machine import running_devices

@@ -13,14 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ivv import endpoint
-from ivv.bundle import VERDICTS, new_run_id
-from ivv.errors import ConfigError, PrerequisiteError
-from ivv.gates import SHIPPED, GateSet
-from ivv.verdicts import exit_status
-from ivv.waivers import load_waivers
-
-SUITES_DIR = Path("suites")
+from ivv import resources
+from ivv.config.gates import SHIPPED, GateSet
+from ivv.config.waivers import load_waivers
+from ivv.errors import ConfigError
+from ivv.evidence.bundle import VERDICTS, new_run_id
+from ivv.evidence.verdicts import exit_status
+from ivv.stack import endpoint
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -31,8 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--waivers", action="append", default=[], metavar="FILE", help="waiver file (repeatable)")
     parser.add_argument("--suites", default=None, metavar="NAMES",
                         help="comma-separated subset of suites/ (default: every suite)")
-    parser.add_argument("--suites-dir", default=str(SUITES_DIR), metavar="DIR",
-                        help="folder holding one sub-folder per suite (default: suites)")
+    parser.add_argument("--suites-dir", default=None, metavar="DIR",
+                        help="folder holding one sub-folder per suite (default: the suites shipped with ivv)")
     parser.add_argument("--inventory", default=None, metavar="FILE", help="inventory YAML")
     parser.add_argument("--target", action="append", default=[], metavar="NAME", help="inventory target (repeatable)")
     parser.add_argument("--profile", default=None, metavar="FILE", help="stack profile YAML")
@@ -46,10 +45,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def suite_paths(selection: str | None, root: Path = SUITES_DIR) -> list[str]:
+def suite_paths(selection: str | None, root: Path | None = None) -> list[str]:
     """The suite folders to run; an unknown suite name is a configuration error."""
+    root = root or resources.shipped("suites")
     if not root.is_dir():
-        raise PrerequisiteError(f"{root}: no suites folder here; run `ivv gate` from the project root")
+        raise ConfigError(f"--suites-dir {root}: no such folder")
     available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
     if not selection:
         return [str(root / name) for name in available]
@@ -63,7 +63,7 @@ def suite_paths(selection: str | None, root: Path = SUITES_DIR) -> list[str]:
 def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
     """The pytest command line for this gate run (extended by other options as the harness grows)."""
     args = endpoint.prepare_gate(args, run_id)
-    out = suite_paths(args.suites, Path(args.suites_dir))
+    out = suite_paths(args.suites, Path(args.suites_dir) if args.suites_dir else None)
     for gate in args.gate or SHIPPED:
         out += ["--ivv-gate", gate]
     for waiver in args.waivers:

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ivv.config.gates import GateSet
 from ivv.errors import ConfigError
-from ivv.gates import GateSet
 from ivv.load import figures
 from ivv.load import suite as perf
 from ivv.load.resources import ProcessSelector
@@ -59,7 +59,7 @@ def _sampling(args) -> tuple[object | None, ProcessSelector | None]:
         return None, None
     selector = ProcessSelector(pid=args.pid, pidfile=args.pidfile, unit=args.unit, sudo=bool(args.unit))
     if args.target:
-        from ivv.inventory import load_inventory
+        from ivv.config.inventory import load_inventory
 
         return load_inventory(args.inventory).create(args.target), selector
     from ivv.targets.local import LocalTarget
@@ -80,8 +80,8 @@ def run(args) -> int:
     if not criteria:
         raise ConfigError(f"gate {args.gate}: no perf.* criteria to decide the run")
     if args.local_stack:
-        from ivv import profile as profile_mod
-        from ivv.stack import start_local
+        from ivv.config import profile as profile_mod
+        from ivv.stack.local import start_local
 
         profile = profile_mod.load(args.profile)
         with tempfile.TemporaryDirectory(prefix="ivv-load-stack-") as tmp:
@@ -93,7 +93,7 @@ def run(args) -> int:
     else:
         token = os.environ.get(args.token_env) or None
         if token:
-            from ivv import redact
+            from ivv.evidence import redact
 
             redact.register(token)
         target, selector = _sampling(args)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from ivv.report import render_bundle
-from ivv.verdicts import exit_status
+from ivv.evidence.verdicts import exit_status
+from ivv.report.render import render_bundle
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ivv import profile as profile_mod
-from ivv import stack
+from ivv.config import profile as profile_mod
 from ivv.errors import ConfigError
+from ivv.stack import local as stack
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

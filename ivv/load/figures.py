@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ivv.thresholds import Threshold
+from ivv.evidence.thresholds import Threshold
 
 LATENCY = ("perf.avg_response_ms", "perf.p95_ms")
 LOAD = ("perf.avg_response_ms", "perf.p95_ms", "perf.throughput", "perf.error_rate", "perf.connection_stability")

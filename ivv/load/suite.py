@@ -41,10 +41,10 @@ class LoadEndpoint:
 
 
 def endpoint_for(profile, stack, target=None, role: str | None = None) -> LoadEndpoint:
-    """The load endpoint of a running stack: a local process tree (ivv.stack.LocalStack: its service pid
+    """The load endpoint of a running stack: a local process tree (ivv.stack.local.LocalStack: its service pid
     is sampled on this machine) or a stack deployed on `target` (its first unit's MainPID, via sudo).
     The token has the highest role of the profile, since the task mix may call admin methods."""
-    from ivv.stack import LocalStack
+    from ivv.stack.local import LocalStack
     from ivv.targets.local import LocalTarget
 
     role = role or (profile.auth.get("roles") or ["admin"])[-1]
@@ -117,8 +117,8 @@ def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
 def evaluate(outcome: LoadOutcome, gates, criteria, journal_path: str | Path | None = None) -> dict[str, dict]:
     """Record the outcome into an evidence journal (default: beside the run) and derive the verdicts of
     `criteria` exactly as a gate run would: {criterion: {"verdict", "reason", ...}}."""
-    from ivv.evidence import Journal, Recorder
-    from ivv.verdicts import derive
+    from ivv.evidence.journal import Journal, Recorder
+    from ivv.evidence.verdicts import derive
 
     journal = Journal(journal_path or outcome.out_dir / "evidence.jsonl")
     try:

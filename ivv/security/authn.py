@@ -12,7 +12,7 @@ import re
 import string
 import time
 
-from ivv.auth import register_secret
+from ivv.rpc.auth import register_secret
 from ivv.security import tokens
 from ivv.security.findings import Finding, Undecided
 from ivv.security.surface import AUTH_ENFORCED, NO_DEFAULT_CREDENTIALS, Surface

@@ -13,12 +13,12 @@ import json
 import shlex
 from dataclasses import dataclass, field
 
-from ivv import contract as contract_lib
-from ivv.auth import Credentials, register_secret
-from ivv.endpoint import credentials_from_env
+from ivv.config.profile import Profile
+from ivv.contract import document as contract_lib
 from ivv.errors import ProfileError
-from ivv.profile import Profile
+from ivv.rpc.auth import Credentials, register_secret
 from ivv.security.surface import Surface
+from ivv.stack.endpoint import credentials_from_env
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ivv.auth import Credentials
-from ivv.contract import Contract
+from ivv.contract.document import Contract
+from ivv.rpc.auth import Credentials
 from ivv.security.wire import Conn, Transcript
 
 AUTH_ENFORCED = "security.auth_enforced"

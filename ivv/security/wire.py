@@ -1,6 +1,6 @@
 """Attack traffic on several named connections, merged into one transcript with secrets described.
 
-Built on the shared client (`ivv.rpc.RpcClient`); what this adds is what a probe needs that a
+Built on the shared client (`ivv.rpc.client.RpcClient`); what this adds is what a probe needs that a
 contract check does not: a hung-up connection or a timeout is an observation, not an exception, several
 interleaved connections share one time-ordered transcript, and a token shows up as what it is
 (`<token alg=none claims={"role": "admin"} ...>`) instead of its text, so a reviewer can read the attack
@@ -13,8 +13,8 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from ivv.auth import redact_text
-from ivv.rpc import Exchange, RpcClient, RpcConnectError, RpcConnectionLost, RpcTimeout
+from ivv.rpc.auth import redact_text
+from ivv.rpc.client import Exchange, RpcClient, RpcConnectError, RpcConnectionLost, RpcTimeout
 
 SHOWN_CHARS = 600  # a transcript line shows this much of a frame; the rest is counted, not printed
 

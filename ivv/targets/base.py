@@ -100,7 +100,7 @@ class Target:
     environment: str = "staging"
     tags: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
-    tls: Mapping[str, Any] = field(default_factory=dict)  # how clients verify its certificate (ivv.tls)
+    tls: Mapping[str, Any] = field(default_factory=dict)  # how clients verify its certificate (ivv.rpc.tls)
 
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()

@@ -13,12 +13,13 @@ from pathlib import Path
 
 import yaml
 
+from ivv import resources
 from ivv.errors import ConfigError
 
 # Bump when the builder changes what it puts into an image (not for refactors).
 BUILDER_VERSION = "1"
 
-DEFAULT_RECIPE_DIR = Path(__file__).resolve().parents[2] / "deployment" / "vdevice"
+DEFAULT_RECIPE_DIR = resources.deployment("vdevice")
 
 
 @dataclass(frozen=True)

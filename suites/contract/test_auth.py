@@ -3,7 +3,7 @@ revoked API key}; the contract's role per method says who must be refused."""
 
 import pytest
 
-from ivv.contract_checks import auth_failures, auth_matrix, credential_kinds, record_matrix, transcript
+from ivv.contract.checks import auth_failures, auth_matrix, credential_kinds, record_matrix, transcript
 
 CRITERION = "security.auth_enforced"
 

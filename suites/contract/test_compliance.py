@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv.contract_checks import compliance_matrix, record_matrix, table, transcript
+from ivv.contract.checks import compliance_matrix, record_matrix, table, transcript
 
 CRITERION = "contract.jsonrpc_compliance"
 

@@ -3,7 +3,7 @@ allowed; results validate against the contract. Then the drift table: documented
 
 import pytest
 
-from ivv.contract_checks import conformance, drift, record_matrix, table, transcript
+from ivv.contract.checks import conformance, drift, record_matrix, table, transcript
 
 CRITERION = "contract.conformance"
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ivv.contract_fuzz import fuzz
+from ivv.contract import fuzz
 
 CRITERION = "contract.fuzz_robustness"
 

@@ -3,7 +3,7 @@ within the published latency (threshold from the gate)."""
 
 import pytest
 
-from ivv.contract_checks import harvest, notification_latency, record_matrix, table, transcript, valid_params
+from ivv.contract.checks import harvest, notification_latency, record_matrix, table, transcript, valid_params
 from ivv.errors import ConfigError
 
 CRITERION = "contract.notifications"

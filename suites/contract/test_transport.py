@@ -5,8 +5,8 @@ port. The certificate's facts and how the environment was reached are recorded."
 
 import pytest
 
-from ivv.contract_checks import plain_ws_refused, wss_works
-from ivv.tls import inspect
+from ivv.contract.checks import plain_ws_refused, wss_works
+from ivv.rpc.tls import inspect
 
 CRITERION = "security.transport_tls"
 

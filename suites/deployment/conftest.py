@@ -1,12 +1,12 @@
 """Deployment suite: one timed fresh install shared by the checks that inspect its result.
 
 Everything about the stack (versions, environments, units, users, paths, ports) comes from the profile
-through `ivv.deploy.StackOps`; nothing here names a particular stack.
+through `ivv.ops.deployment.StackOps`; nothing here names a particular stack.
 """
 
 import pytest
 
-from ivv.deploy import StackOps
+from ivv.ops.deployment import StackOps
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ configuration, idempotent reinstall, uninstall (data kept), reinstall.
 
 import pytest
 
-from ivv import deploy
+from ivv.ops import deployment as deploy
 
 
 @pytest.mark.criterion("ops.deploy")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv.deploy import StackOps
+from ivv.ops.deployment import StackOps
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv import runbook
+from ivv.ops import runbook
 
 
 @pytest.mark.criterion("ops.documentation")

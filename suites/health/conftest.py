@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv.health import HealthOps
+from ivv.health.probe import HealthOps
 
 
 @pytest.fixture(scope="module")

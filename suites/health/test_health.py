@@ -2,7 +2,7 @@
 
 import pytest
 
-from ivv import health
+from ivv.health import probe as health
 
 
 def _shown(wait: dict) -> dict:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ivv.deploy import StackOps, write_data_via_api
-from ivv.rpc import RpcClient
-from ivv.stack import DeviceStack
+from ivv.ops.deployment import StackOps, write_data_via_api
+from ivv.rpc.client import RpcClient
+from ivv.stack.local import DeviceStack
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from ivv import deploy
+from ivv.ops import deployment as deploy
 
 
 @pytest.mark.criterion("ops.rollback_time", "ops.data_preserved")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivv import profile as profile_lib
+from ivv.config import profile as profile_lib
 from ivv.security import context as context_lib
 
 

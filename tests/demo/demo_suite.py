@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ivv import redact
+from ivv.evidence import redact
 
 
 @pytest.mark.criterion("demo.latency")

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from ivv import bundle as bundle_lib
-from ivv import redact
+from ivv.config.gates import GateSet
+from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError, PrerequisiteError
-from ivv.evidence import FAIL, PASS, Recorder, now
-from ivv.gates import GateSet
-from ivv.waivers import load_waivers
+from ivv.evidence import bundle as bundle_lib
+from ivv.evidence import redact
+from ivv.evidence.journal import FAIL, PASS, Recorder, now
 
 STATE = pytest.StashKey["IvvState"]()
 REPORTS = pytest.StashKey[dict]()
@@ -294,7 +294,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     state = _state(session.config)
     if state is None or state.bundle is None:
         return
-    from ivv import report  # imported late: matplotlib is only needed when a bundle exists
+    from ivv.report import render as report  # imported late: matplotlib is only needed when a bundle exists
 
     bundle = state.bundle
     if state.stopped_by:

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ivv.auth import Credentials, redact_text
-from ivv.contract import Contract, Method
-from ivv.rpc import (
+from ivv.contract.document import Contract, Method
+from ivv.rpc.auth import Credentials, redact_text
+from ivv.rpc.client import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,

@@ -21,8 +21,8 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
-from ivv.auth import redact_text, register_secret
 from ivv.errors import IvvError
+from ivv.rpc.auth import redact_text, register_secret
 
 # Standard JSON-RPC 2.0 error codes (spec section 5.1).
 PARSE_ERROR = -32700

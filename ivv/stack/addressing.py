@@ -1,6 +1,6 @@
 """Where a stack on a target answers: one place that turns a profile and a target into URLs, shared by
-the deployed stack (ivv.stack.DeviceStack), its operations (ivv.deploy.StackOps) and a service ivv did
-not deploy (ivv.endpoint.EndpointStack)."""
+the deployed stack (ivv.stack.local.DeviceStack), its operations (ivv.ops.deployment.StackOps) and a service ivv did
+not deploy (ivv.stack.endpoint.EndpointStack)."""
 
 from __future__ import annotations
 

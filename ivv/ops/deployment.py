@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ivv.addressing import TargetAddressed
 from ivv.errors import ProfileError
-from ivv.tls import speaks_tls
+from ivv.rpc.tls import speaks_tls
+from ivv.stack.addressing import TargetAddressed
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -94,7 +94,7 @@ def run_operation(target, name: str, commands: Iterable[str], ready: Callable[[f
                   ready_timeout_s: float, command_timeout_s: float = 600) -> Operation:
     """Run `commands` in order (stop at the first failure), then wait for ready.
 
-    `ready(timeout_s)` returns an object with `.reached`, `.elapsed_s`, `.last` (ivv.health.WaitResult).
+    `ready(timeout_s)` returns an object with `.reached`, `.elapsed_s`, `.last` (ivv.health.probe.WaitResult).
     The total time runs from the first command's start to the ready answer.
     """
     op = Operation(name)
@@ -336,7 +336,7 @@ RUNTIME_NOISE = ("__pycache__",)
 class StackOps(TargetAddressed):
     """The profile's deployment operations on one target, and the facts that judge them.
 
-    Everything stack-specific comes from the profile (ivv.profile.Profile); gate settings from `gates`.
+    Everything stack-specific comes from the profile (ivv.config.profile.Profile); gate settings from `gates`.
     """
 
     def __init__(self, target, profile, gates=None):
@@ -408,7 +408,7 @@ class StackOps(TargetAddressed):
         return self._environment or getattr(self.target, "environment", None)
 
     def ready_answer(self):
-        from ivv.health import probe
+        from ivv.health.probe import probe
         return probe(self.health_url())
 
     def is_ready(self) -> bool:
@@ -417,7 +417,7 @@ class StackOps(TargetAddressed):
     def wait_ready(self, timeout_s: float):
         """Wait for ready; when it never comes, make sure the device itself still answers (a dead
         device raises TargetUnreachable, so the criterion is NOT VERIFIED rather than FAIL)."""
-        from ivv.health import wait_ready
+        from ivv.health.probe import wait_ready
         waited = wait_ready(self.health_url(), timeout_s, interval_s=0.5)
         if not waited.reached:
             self.target.run("true", timeout=30)
@@ -697,7 +697,7 @@ class StackOps(TargetAddressed):
         return list(self.setting("documentation.required_procedures", ["install", "status", "logs", "rollback"]))
 
     def run_runbook(self, commands):
-        from ivv import runbook
+        from ivv.ops import runbook
         return runbook.execute(self.target, commands)
 
 
@@ -739,7 +739,7 @@ def residue_found(residue: Mapping) -> bool:
 def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:
     """Make the service write data the way a user would: one snapshot and one short recording.
 
-    `client` is an authenticated ivv.rpc.RpcClient (operator role or above). Returns the results, so the
+    `client` is an authenticated ivv.rpc.client.RpcClient (operator role or above). Returns the results, so the
     evidence shows which files the service said it wrote.
     """
     results = [{"take_snapshot": client.request("take_snapshot", {"device": device}, timeout=30)}]

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ivv.redact import redact, redact_bytes, redact_obj
-from ivv.thresholds import Threshold
+from ivv.evidence.redact import redact, redact_bytes, redact_obj
+from ivv.evidence.thresholds import Threshold
 
 PASS, FAIL, NOT_VERIFIED, WAIVED = "PASS", "FAIL", "NOT VERIFIED", "WAIVED"
 KINDS = ("measurement", "check", "gap", "test")
@@ -189,7 +189,7 @@ class Recorder:
     """The `evidence` fixture: records facts for one test (or one session-scoped fixture)."""
     journal: Journal
     bundle_dir: Path
-    gates: Any = None                      # ivv.gates.GateSet or None
+    gates: Any = None                      # ivv.config.gates.GateSet or None
     test: str | None = None                # pytest node id
     suite: str | None = None
     target_name: Any = "local"             # a str, or a callable returning the current target's name

@@ -13,8 +13,8 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from ivv import waivers as waiver_lib
-from ivv.evidence import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
+from ivv.config import waivers as waiver_lib
+from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
 
 PROCEED, CONDITIONS, HOLD = "PROCEED", "PROCEED WITH CONDITIONS", "HOLD"
 EXIT_CODES = {PROCEED: 0, CONDITIONS: 0, HOLD: 1}

@@ -22,9 +22,7 @@ from hypothesis import seed as hseed
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky, FlakyFailure
 
-from ivv.auth import redact_text
-from ivv.contract import Method
-from ivv.contract_checks import (
+from ivv.contract.checks import (
     ACCEPTABLE_CLOSE_CODES,
     LEAK_PATTERNS,
     Probe,
@@ -32,7 +30,9 @@ from ivv.contract_checks import (
     schema_strategy,
     valid_params,
 )
-from ivv.rpc import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
+from ivv.contract.document import Method
+from ivv.rpc.auth import redact_text
+from ivv.rpc.client import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
 
 MUTATIONS = ("valid", "wrong_type", "missing_required", "huge_string", "unicode", "path_traversal",
              "extreme_number", "deep_nesting", "extra_field", "params_not_object", "null_value")

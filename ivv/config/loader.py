@@ -32,8 +32,8 @@ _Loader.yaml_implicit_resolvers = {
 
 @cache
 def schema(name: str) -> dict[str, Any]:
-    """A JSON Schema shipped in ivv/schemas/<name>.schema.json."""
-    text = resources.files("ivv").joinpath("schemas", f"{name}.schema.json").read_text(encoding="utf-8")
+    """A JSON Schema shipped in ivv/config/schemas/<name>.schema.json."""
+    text = resources.files("ivv").joinpath("config", "schemas", f"{name}.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ivv import bundle as bundle_lib
-from ivv.evidence import now
+from ivv.evidence import bundle as bundle_lib
+from ivv.evidence.journal import now
 
 # Fixture name -> phase name; the first setup of each is timed.
 FIXTURE_PHASES = {"target": "boot", "deployed_stack": "deploy", "fresh_install": "deploy"}

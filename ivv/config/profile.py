@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivv import config
+from ivv import resources
+from ivv.config import loader as config
 from ivv.errors import ProfileError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROFILE = REPO_ROOT / "deployment" / "stacks" / "camera-service" / "profile.yaml"
+DEFAULT_PROFILE = resources.deployment("stacks", "camera-service", "profile.yaml")
 OPERATIONS = ("install", "upgrade", "rollback", "uninstall", "purge")
 
 
@@ -144,7 +144,7 @@ class Profile:
         return self.deployment
 
     def commands(self, operation: str) -> list[str]:
-        """The commands of one operation, placeholders unfilled (render with ivv.deploy.render)."""
+        """The commands of one operation, placeholders unfilled (render with ivv.ops.deployment.render)."""
         deployment = self._need_deployment(operation)
         if operation not in OPERATIONS:
             raise ProfileError(f"unknown deployment operation {operation!r}; expected one of {OPERATIONS}")

@@ -1,7 +1,7 @@
 """Credentials for tests: JWTs per role, deliberately bad tokens, API keys; every secret registered for redaction.
 
 The bad tokens are the ones an attacker tries first: expired, signed with another key, ``alg: none``,
-not valid yet. Each minted token and key is registered with :mod:`ivv.redact` so no report, artifact
+not valid yet. Each minted token and key is registered with :mod:`ivv.evidence.redact` so no report, artifact
 or log shows it. (ivv.security.tokens goes further for attack probes; this is the contract suite's set.)
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import jwt
 
-from ivv import redact as _redact
+from ivv.evidence import redact as _redact
 
 ROLES = ("viewer", "operator", "admin")
 BAD_TOKEN_KINDS = ("no_token", "expired", "forged", "alg_none", "not_yet_valid", "revoked_api_key")

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import ivv
+from ivv.config.gates import GateSet, load_gate
+from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
-from ivv.evidence import Journal, Recorder, now, read_records
-from ivv.gates import GateSet, load_gate
-from ivv.redact import redact, redact_obj
-from ivv.waivers import load_waivers
+from ivv.evidence.journal import Journal, Recorder, now, read_records
+from ivv.evidence.redact import redact, redact_obj
 
 EVIDENCE, MANIFEST, VERDICTS = "evidence.jsonl", "manifest.json", "verdicts.json"
 JUNIT, HTML_PAGE = "junit.xml", "pytest-report.html"

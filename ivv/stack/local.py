@@ -27,19 +27,19 @@ from pathlib import Path
 import requests
 import yaml
 
-from ivv import redact
-from ivv.addressing import TargetAddressed
-from ivv.auth import Credentials
-from ivv.deploy import installed_version, operation_commands, render
+from ivv.config.profile import Profile
 from ivv.errors import ProfileError, TargetError
-from ivv.profile import Profile
-from ivv.rpc import RpcClient, RpcErrorResponse
+from ivv.evidence import redact
+from ivv.ops.deployment import installed_version, operation_commands, render
+from ivv.rpc.auth import Credentials
+from ivv.rpc.client import RpcClient, RpcErrorResponse
+from ivv.stack.addressing import TargetAddressed
 
 ROLES = ("viewer", "operator", "admin")
 
 
 def open_client(stack, role: str | None = None, timeout: float = 10.0):
-    """An ivv.rpc.RpcClient connected to `stack` (LocalStack or DeviceStack), authenticated as `role`."""
+    """An ivv.rpc.client.RpcClient connected to `stack` (LocalStack or DeviceStack), authenticated as `role`."""
     client = RpcClient(stack.rpc_url, verify_tls=False, timeout=timeout).connect()
     if role is not None:
         reply = client.authenticate(stack.credentials(api_keys=False).token(role))
@@ -138,7 +138,7 @@ class LocalStack:
         return self.workdir / "logs" / "camera-service.log"
 
     def credentials(self, api_keys: bool = True):
-        """ivv.auth.Credentials for this stack (registers every secret for redaction)."""
+        """ivv.rpc.auth.Credentials for this stack (registers every secret for redaction)."""
         return Credentials(self.jwt_secret, dict(self.api_keys), self.revoked_api_key)
 
     def ready(self, timeout: float = 2.0) -> tuple[int | None, dict | None]:
@@ -529,7 +529,7 @@ class DeviceStack(TargetAddressed):
         return entry
 
     def credentials(self, api_keys: bool = True):
-        """ivv.auth.Credentials: the device's JWT secret, and API keys minted for this run (unless
+        """ivv.rpc.auth.Credentials: the device's JWT secret, and API keys minted for this run (unless
         `api_keys` is False: minting runs a tool on the device, slow on a small board)."""
         secret = self.jwt_secret()
         creds = self.profile.auth.get("credentials", {})

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivv import config
+from ivv import resources
+from ivv.config import loader as config
 from ivv.errors import GateError
-from ivv.thresholds import Threshold
+from ivv.evidence.thresholds import Threshold
 
 GATES_DIR = Path("deployment") / "gates"
 SHIPPED = ("cdr-deployment", "production-readiness")
@@ -55,7 +56,7 @@ def resolve(name_or_path: str | Path, root: Path | None = None) -> Path:
     if path.suffix in (".yaml", ".yml") or path.exists():
         return path
     candidates = [(root or Path.cwd()) / GATES_DIR / f"{name_or_path}.yaml",
-                  Path(__file__).resolve().parent.parent / GATES_DIR / f"{name_or_path}.yaml"]
+                  resources.deployment("gates", f"{name_or_path}.yaml")]
     for candidate in candidates:
         if candidate.exists():
             return candidate

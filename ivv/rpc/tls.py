@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ivv.errors import ProfileError
-from ivv.rpc import tls_context
+from ivv.rpc.client import tls_context
 from ivv.targets.base import quote
 
 SYSTEM_STORE = "system trust store"

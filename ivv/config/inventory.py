@@ -6,26 +6,26 @@ what was expected. The `local` target is always available by name, even when the
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
+from ivv import resources
+from ivv.config import loader
 from ivv.errors import InventoryError
 from ivv.targets.base import Target, create_target, target_kinds
 
-DEFAULT_INVENTORY = Path(__file__).resolve().parents[1] / "deployment" / "inventory" / "vdevice.yaml"
+DEFAULT_INVENTORY = resources.deployment("inventory", "vdevice.yaml")
 IMPLICIT_LOCAL = {"name": "local", "kind": "local", "environment": "local", "tags": ["local"]}
 _NOT_TARGET_OPTIONS = ("name", "kind", "description")
 
 
 def schema() -> dict:
-    return json.loads(resources.files("ivv").joinpath("schemas/inventory.schema.json").read_text())
+    return loader.schema("inventory")
 
 
 def _field(path: list) -> str:

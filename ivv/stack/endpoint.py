@@ -7,7 +7,7 @@ install, and records a gap ("stack not deployed by ivv") for every criterion of 
 install, upgrade or roll back, so those criteria are NOT VERIFIED, never PASS. The same happens for any
 endpoint-only profile given with `--profile`.
 
-It is also a pytest plugin (`-p ivv.endpoint`, added by `ivv gate`): it registers the `endpoint` target
+It is also a pytest plugin (`-p ivv.stack.endpoint`, added by `ivv gate`): it registers the `endpoint` target
 kind and records those gaps at session start.
 """
 
@@ -25,8 +25,9 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
-from ivv.addressing import TargetAddressed
+from ivv import resources
 from ivv.errors import ConfigError
+from ivv.stack.addressing import TargetAddressed
 from ivv.targets.base import Target, register_target
 
 NOT_DEPLOYED = "stack not deployed by ivv"
@@ -164,9 +165,9 @@ def inventory_for(host: str) -> dict:
 
 
 def credentials_from_env(profile):
-    """ivv.auth.Credentials from the environment variables an endpoint-only profile names (registered
+    """ivv.rpc.auth.Credentials from the environment variables an endpoint-only profile names (registered
     for redaction as they are read); ConfigError naming the profile field when a variable is unset."""
-    from ivv.auth import Credentials, register_secret
+    from ivv.rpc.auth import Credentials, register_secret
 
     creds = profile.auth.get("credentials", {})
 
@@ -225,12 +226,12 @@ def prepare_gate(args: argparse.Namespace, run_id: str) -> argparse.Namespace:
         Path(args.inventory).write_text(yaml.safe_dump(inventory_for("127.0.0.1"), sort_keys=False))
         args.target = ["service"]
     if not args.suites:
-        root = Path(getattr(args, "suites_dir", None) or "suites")
+        root = Path(getattr(args, "suites_dir", None) or resources.shipped("suites"))
         available = {p.name for p in root.iterdir() if p.is_dir()} if root.is_dir() else set()
         args.suites = ",".join(s for s in ENDPOINT_SUITES if s in available)
     extra = list(args.pytest_args or [])
     extra = extra[1:] if extra[:1] == ["--"] else extra
-    args.pytest_args = ["-p", "ivv.endpoint", *extra]
+    args.pytest_args = ["-p", "ivv.stack.endpoint", *extra]
     return args
 
 
@@ -255,9 +256,9 @@ def record_not_deployed(gates, bundle, profile_name: str) -> list[str]:
 
 
 def pytest_sessionstart(session) -> None:
-    from ivv import bundle as bundle_lib
-    from ivv import profile as profile_lib
-    from ivv.pytest_plugin import STATE
+    from ivv.config import profile as profile_lib
+    from ivv.evidence import bundle as bundle_lib
+    from ivv.pytestplugin.plugin import STATE
 
     config = session.config
     state = config.stash.get(STATE, None)

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ivv import config
+from ivv.config import loader as config
 from ivv.errors import WaiverError
 
 

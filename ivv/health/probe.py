@@ -306,7 +306,7 @@ class HealthOps:
             states = {name: bool(getattr(self.stack, name, None) and getattr(self.stack, name).running)
                       for name in ("media", "service")}
         else:
-            from ivv.deploy import unit_state
+            from ivv.ops.deployment import unit_state
             states = {u: unit_state(self.target, u).get("ActiveState") for u in self.profile.units}
         return {"components": states, "all_running": bool(states) and all(
             s in ("active", True) for s in states.values())}

@@ -13,14 +13,14 @@ from typing import Any
 
 import jinja2
 
-import ivv
-from ivv import plots
-from ivv.bundle import EVIDENCE, VERDICTS, Bundle, sha256_file
-from ivv.evidence import FAIL, NOT_VERIFIED, PASS, WAIVED
-from ivv.redact import redact
-from ivv.verdicts import derive, value_text
+from ivv import resources
+from ivv.evidence.bundle import EVIDENCE, VERDICTS, Bundle, sha256_file
+from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED
+from ivv.evidence.redact import redact
+from ivv.evidence.verdicts import derive, value_text
+from ivv.report import plots
 
-DEFAULT_TEMPLATES = Path(ivv.__file__).resolve().parent.parent / "templates"
+DEFAULT_TEMPLATES = resources.shipped("templates")
 TEMPLATES = {"markdown": "gate-review.md.j2", "html": "gate-review.html.j2"}
 OUTPUTS = {"markdown": "gate-review.md", "html": "gate-review.html"}
 SUITE_ORDER = ("deployment", "rollback", "health", "documentation", "contract", "performance", "security",
