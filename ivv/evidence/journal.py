@@ -21,8 +21,9 @@ from typing import Any
 
 from ivv.evidence.redact import redact, redact_bytes, redact_obj
 from ivv.evidence.thresholds import Threshold
+from ivv.evidence.verdict import Verdict
 
-PASS, FAIL, NOT_VERIFIED, WAIVED = "PASS", "FAIL", "NOT VERIFIED", "WAIVED"
+PASS, FAIL, NOT_VERIFIED, WAIVED = Verdict.PASS, Verdict.FAIL, Verdict.NOT_VERIFIED, Verdict.WAIVED
 KINDS = ("measurement", "check", "gap", "test")
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from ivv.config import waivers as waiver_lib
 from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
+from ivv.evidence.verdict import Decision
 
-PROCEED, CONDITIONS, HOLD = "PROCEED", "PROCEED WITH CONDITIONS", "HOLD"
+PROCEED, CONDITIONS, HOLD = Decision.PROCEED, Decision.CONDITIONS, Decision.HOLD
 EXIT_CODES = {PROCEED: 0, CONDITIONS: 0, HOLD: 1}
 
 
