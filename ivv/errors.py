@@ -46,3 +46,7 @@ class TargetUnreachable(TargetError):
 
 class CapabilityMissing(TargetError):
     """A target lacks a capability (power, reset, link) that a check needs."""
+
+
+class StackError(TargetError):
+    """A stack could not do what was asked, or the move is impossible from its current status."""

@@ -9,10 +9,12 @@ from security_support import CONTRACT, dev_stack, records, run_gate, verdicts
 
 from ivv.config.gates import GateSet
 from ivv.errors import ConfigError
-from ivv.stack import endpoint
+from ivv.commands import endpoint
+from ivv.pytestplugin import endpoint as endpoint_plugin
+from ivv.targets.endpoint import inventory_for
 
 INSTALL_CRITERIA = [c.id for c in GateSet.load(["cdr-deployment", "production-readiness"]).criteria
-                    if c.suite in endpoint.INSTALL_SUITES]
+                    if c.suite in endpoint_plugin.INSTALL_SUITES]
 
 
 def _env(stack) -> dict:
@@ -59,10 +61,10 @@ def test_endpoint_url_is_checked(tmp_path):
 
 
 def test_remote_host_gets_a_network_only_target():
-    assert endpoint.inventory_for("10.1.2.3")["targets"][0] == {
+    assert inventory_for("10.1.2.3")["targets"][0] == {
         "name": "service", "kind": "endpoint", "environment": "staging", "tags": ["endpoint-only"],
         "host": "10.1.2.3"}
-    assert endpoint.inventory_for("127.0.0.1")["targets"][0]["kind"] == "local"
+    assert inventory_for("127.0.0.1")["targets"][0]["kind"] == "local"
 
 
 def test_endpoint_only_profile_restricts_suites(tmp_path):
@@ -75,7 +77,7 @@ def test_endpoint_only_profile_restricts_suites(tmp_path):
     args = argparse.Namespace(endpoint=None, health=None, contract=None, profile=str(profile), inventory=None,
                               target=[], suites=None, suites_dir=str(suites), pytest_args=["--", "-x"])
     endpoint.prepare_gate(args, "run")
-    assert args.suites == "health,security" and args.pytest_args == ["-p", "ivv.stack.endpoint", "-x"]
+    assert args.suites == "health,security" and args.pytest_args == ["-p", "ivv.pytestplugin.endpoint", "-x"]
     # no inventory: the service runs on this machine (never the default virtual device)
     assert yaml.safe_load(open(args.inventory))["targets"][0]["kind"] == "local" and args.target == ["service"]
 
@@ -93,7 +95,7 @@ def test_install_criteria_never_pass_even_with_passing_evidence(tmp_path):
 
     gates = GateSet.load(["cdr-deployment"])
     bundle = Bundle.create(tmp_path, "run", gates=gates)
-    ids = endpoint.record_not_deployed(gates, bundle, "dev")
+    ids = endpoint_plugin.record_not_deployed(gates, bundle, "dev")
     bundle.recorder(suite="deployment").check("ops.deploy", "a stray passing check", True)
     bundle.finish()
     verdict = derive(read_records(bundle.path / "evidence.jsonl"), gates)

@@ -29,9 +29,9 @@ def test_endpoint_only_wss_service_is_judged_as_it_runs(tmp_path, profile):
     inventory.write_text(yaml.safe_dump({"targets": [{"name": "service", "kind": "local", "environment": "staging",
                                                       "tls": {"ca_file": str(lab.ca_file)}}]}))
     with stack:
-        stack.start_media()
-        stack.start_service()
-        stack.wait_ready(30)
+        stack.start_component("media")
+        stack.start_component("service")
+        stack.ensure_ready(30)
         _, trusted, out = run_gate(tmp_path / "trusted", [*endpoint, "--inventory", str(inventory),
                                                           "--target", "service", *ONLY_TRANSPORT], env)
         _, untrusted, out2 = run_gate(tmp_path / "untrusted", [*endpoint, *ONLY_TRANSPORT], env)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_fault_perf_error_rate_and_connection_stability_crash(profile, local_stack_factory, tmp_path):
     gates = GateSet.load(["production-readiness"])
     stack = local_stack_factory(faults={"crash_after": 60})
-    endpoint = perf.endpoint_for(profile, stack)
+    endpoint = perf.endpoint_for(stack)
     outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 4, "arrival_rate_per_s": 40,
                                   "task_mix": {"ping": 1}}, tmp_path)
     verdicts = perf.evaluate(outcome, gates, ["perf.error_rate", "perf.connection_stability"])

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 def test_fault_perf_memory_growth_leak(profile, local_stack_factory, tmp_path):
     gates = GateSet.load(["production-readiness"])
     stack = local_stack_factory(faults={"leak_mb_per_min": 300})
-    endpoint = perf.endpoint_for(profile, stack)
+    endpoint = perf.endpoint_for(stack)
     outcome = perf.run(endpoint, {"users": 2, "spawn_rate": 50, "duration_s": 6, "arrival_rate_per_s": 20,
                                   "task_mix": {"ping": 1}, "sample_interval_s": 0.5, "warmup_s": 1}, tmp_path)
     verdicts = perf.evaluate(outcome, gates, ["perf.memory_growth", "perf.memory_mb"])

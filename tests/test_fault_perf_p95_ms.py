@@ -29,7 +29,7 @@ def gates():
 
 def test_fault_perf_p95_ms_slow_service(gates, profile, local_stack_factory, tmp_path):
     stack = local_stack_factory(faults={"slow_ms": 150})
-    endpoint = perf.endpoint_for(profile, stack)
+    endpoint = perf.endpoint_for(stack)
     outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 4, "arrival_rate_per_s": 20,
                                   "task_mix": MIX}, tmp_path)
     verdicts = perf.evaluate(outcome, gates, ["perf.p95_ms", "perf.avg_response_ms", "perf.error_rate"])
@@ -60,7 +60,7 @@ def _stall_during(out_dir, pid: int, after_s: float, stall_s: float) -> threadin
 def test_fault_perf_p95_ms_stall_seen_by_open_model_hidden_by_closed(gates, profile, local_stack_factory,
                                                                      tmp_path):
     stack = local_stack_factory()
-    endpoint = perf.endpoint_for(profile, stack)
+    endpoint = perf.endpoint_for(stack)
     pid = stack.service.proc.pid
     runs = {}
     shapes = {"open": {"users": 4, "spawn_rate": 50, "duration_s": 6, "arrival_rate_per_s": 100},

@@ -1,4 +1,4 @@
-"""ivv.health.probe: schema, code/body consistency, readiness waits and percentiles, against a real HTTP server."""
+"""ivv.health.readiness and ivv.health.latency: schema, code/body consistency, readiness waits and percentiles, against a real HTTP server."""
 
 import json
 import threading
@@ -6,7 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ivv.health import probe as health
+from ivv.health import latency
+from ivv.health import readiness as health
 
 READY_SCHEMA = {
     "type": "object",
@@ -108,16 +109,28 @@ def test_wait_not_ready_ignores_a_dead_server():
 
 
 def test_percentiles_nearest_rank():
-    p = health.percentiles([float(i) for i in range(1, 101)])
+    p = latency.percentiles([float(i) for i in range(1, 101)])
     assert (p["p50"], p["p95"], p["p99"], p["min"], p["max"]) == (50.0, 95.0, 99.0, 1.0, 100.0)
     with pytest.raises(ValueError):
-        health.percentiles([])
+        latency.percentiles([])
 
 
 def test_sample_latency_counts_failures(server):
     srv, base = server
     srv.answers["/h"] = (200, {"status": "healthy"})
-    latencies, failed = health.sample_latency(base + "/h", 5)
+    latencies, failed = latency.sample_latency(base + "/h", 5)
     assert len(latencies) == 5 and not failed and all(v > 0 for v in latencies)
-    latencies, failed = health.sample_latency("http://127.0.0.1:9/", 2, timeout=1)
+    latencies, failed = latency.sample_latency("http://127.0.0.1:9/", 2, timeout=1)
     assert not latencies and len(failed) == 2
+
+
+def test_one_readiness_rule_follows_the_documented_codes():
+    """Ready = 2xx and a body status the endpoint documents with 2xx; words compared without case."""
+    ready = {"codes": {"ready": 200, "not_ready": 503}}
+    assert health.HealthAnswer("u", 200, {"status": "READY"}, 0.0, spec=ready).is_ready
+    assert not health.HealthAnswer("u", 200, {"status": "degraded"}, 0.0, spec=ready).is_ready
+    assert not health.HealthAnswer("u", 503, {"status": "ready"}, 0.0, spec=ready).is_ready
+    system = {"codes": {"healthy": 200, "degraded": 200, "unhealthy": 500}}
+    assert health.HealthAnswer("u", 200, {"status": "degraded"}, 0.0, spec=system).is_ready
+    assert health.HealthAnswer("u", 200, {"status": "ok"}, 0.0).is_ready  # nothing documented: common words
+    assert not health.HealthAnswer("u", 200, {"status": "not_ready"}, 0.0).is_ready

@@ -28,7 +28,7 @@ def gates():
 
 def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_factory, tmp_path):
     stack = local_stack_factory()
-    endpoint = perf.endpoint_for(profile, stack)
+    endpoint = perf.endpoint_for(stack)
     outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 8, "arrival_rate_per_s": 40,
                                   "task_mix": MIX, "sample_interval_s": 0.5, "warmup_s": 3}, tmp_path)
     verdicts = perf.evaluate(outcome, gates, ALL)
@@ -50,7 +50,7 @@ def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_fac
 
 
 def test_distributed_two_workers_gather_the_same_evidence(gates, profile, local_stack, tmp_path):
-    endpoint = perf.endpoint_for(profile, local_stack)
+    endpoint = perf.endpoint_for(local_stack)
     outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 4, "arrival_rate_per_s": 40,
                                   "task_mix": MIX, "workers": 2}, tmp_path)
     assert outcome.result["workers"] == 2 and outcome.result["workers_flushed"] == 2

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.vdevice
 
 def test_short_load_on_the_virtual_device_measures_every_figure(vdevice, profile, tmp_path):
     stack = ensure_deployed(vdevice, profile)
-    endpoint = perf.endpoint_for(profile, stack, vdevice)
+    endpoint = perf.endpoint_for(stack)
     assert endpoint.selector.unit == profile.units[0] and endpoint.url.startswith("ws://127.0.0.1:")
     gates = GateSet.load(["production-readiness"])
     settings = {**gates.setting("load"), "duration_s": 8, "spawn_rate": 20, "sample_interval_s": 0.5,

@@ -16,7 +16,8 @@ import yaml
 from ivv import cli
 from ivv.errors import ProfileError
 from ivv.rpc.client import RpcClient
-from ivv.stack import local as stack
+from ivv.stack import release as stack
+from ivv.stack.local import free_port
 
 
 def sha(path) -> str:
@@ -65,13 +66,13 @@ def test_release_runs_from_its_wheelhouse_alone(built, tmp_path):
     root = tmp_path / "camera-service-1.1.0"
     for wheel in (root / "wheelhouse").glob("*.whl"):
         zipfile.ZipFile(wheel).extractall(root / "lib")
-    port, health = stack.free_port(), stack.free_port()
+    port, health = free_port(), free_port()
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text(yaml.safe_dump({
         "server": {"port": port}, "health": {"port": health},
         "storage": {"recordings_dir": str(tmp_path / "r"), "snapshots_dir": str(tmp_path / "s")},
         "auth": {"api_keys_file": str(tmp_path / "keys.json")}, "logging": {"dir": str(tmp_path / "log")},
-        "media": {"url": f"http://127.0.0.1:{stack.free_port()}"}}))
+        "media": {"url": f"http://127.0.0.1:{free_port()}"}}))
     secret = "s" * 40
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{root}/src:{root}/lib", "CAMERA_SERVICE_JWT_SECRET": secret}
     proc = subprocess.Popen([sys.executable, "-S", "-m", "camera_service", "--config-dir", str(root / "config"),

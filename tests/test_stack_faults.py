@@ -18,7 +18,7 @@ import requests
 from ivv.contract import document as contract_mod
 from ivv.errors import TargetError
 from ivv.rpc.client import RpcError
-from ivv.stack.local import open_client
+from ivv.stack.base import open_client
 
 
 def _latency_ms(stack, calls=5) -> float:
@@ -56,7 +56,7 @@ def test_fault_perf_latency_slow_ms(local_stack, local_stack_factory):
 def test_fault_ops_health_honest_health_lies(local_stack_factory):
     honest, liar = local_stack_factory(), local_stack_factory({"health_lies": True})
     for stack in (honest, liar):
-        stack.stop_media()
+        stack.control("media", "stop")
     assert requests.get(honest.health_url("ready"), timeout=5).status_code == 503
     lie = requests.get(liar.health_url("ready"), timeout=5)
     assert lie.status_code == 200 and lie.json()["status"] == "ready"  # media is down, yet "ready"
@@ -188,9 +188,9 @@ def test_fault_security_transport_tls_plain_ws(profile, tmp_path):
         stack = prepare_local(profile, folder, faults=knobs)
         enable_tls(stack, *LabCa(folder).write_pair(stack.host))
         with stack:
-            stack.start_media()
-            stack.start_service()
-            stack.wait_ready(30)
+            stack.start_component("media")
+            stack.start_component("service")
+            stack.ensure_ready(30)
             assert speaks_tls(stack.host, stack.rpc_port)[0] is expect_tls, knobs
 
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from ivv.contract import document as contract_mod
-from ivv.stack.local import open_client
+from ivv.stack.base import open_client
 
 DEVICE = "/dev/video0"
 
@@ -126,7 +126,7 @@ def test_results_match_the_contract(local_stack, admin, contract):
 def test_health_follows_the_media_component(local_stack_factory):
     stack = local_stack_factory()
     with open_client(stack, "viewer") as cli:
-        stack.stop_media()
+        stack.control("media", "stop")
         ready = requests.get(stack.health_url("ready"), timeout=5)
         assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
         assert requests.get(stack.health_url("mediamtx"), timeout=5).status_code == 500
@@ -135,8 +135,8 @@ def test_health_follows_the_media_component(local_stack_factory):
         assert cli.wait_notification("camera_status_update", timeout=5,
                                      predicate=lambda f: f["params"]["status"] == "DISCONNECTED")
         assert cli.call("take_snapshot", {"device": DEVICE}).error_code == -32003  # viewer
-        stack.start_media()
-        stack.wait_ready(10)
+        stack.control("media", "start")
+        stack.ensure_ready(10)
         assert cli.wait_notification("camera_status_update", timeout=5,
                                      predicate=lambda f: f["params"]["status"] == "CONNECTED")
 

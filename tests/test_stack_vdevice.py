@@ -12,8 +12,9 @@ import time
 import pytest
 import requests
 
-from ivv.stack import local as stack_mod
-from ivv.stack.local import DeviceStack, open_client
+from ivv.stack.base import open_client
+from ivv.stack.device import DeviceStack
+from ivv.stack.release import build_releases
 from tests.test_stack_service import jpeg_size
 
 pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(600)]
@@ -30,16 +31,16 @@ class Story:
 def dev(vdevice, profile):
     for version in (*profile.deployment["versions"], profile.deployment["broken"]):
         if not profile.archive(version).exists():
-            stack_mod.build_releases(profile)
+            build_releases(profile)
             break
     device = DeviceStack(vdevice, profile, "development")
     device.operation("purge")
     return device
 
 
-def ok(results) -> str:
-    out = "".join(r.stdout + r.stderr for r in results)
-    assert results and all(r.exit_status == 0 for r in results), out[-1500:]
+def ok(op) -> str:
+    out = "".join(s.stdout_tail + s.stderr_tail for s in op.steps)
+    assert op.succeeded, out[-1500:]
     return out
 
 
@@ -54,14 +55,14 @@ def checksums(dev) -> dict[str, str]:
 
 
 def test_install_1_0_0(dev, profile):
-    ok(dev.operation("install", "1.0.0", timeout=400))
+    ok(dev.operation("install", "1.0.0"))
     assert dev.installed_version() == "1.0.0"
     assert dev.run("systemctl is-active camera-service mediamtx").stdout.split() == ["active", "active"]
     assert dev.run("systemctl is-enabled camera-service mediamtx").stdout.split() == ["enabled", "enabled"]
     for user in ("camera-service", "mediamtx"):
         assert "video" in dev.run(f"id -nG {user}").stdout.split()
     assert dev.run("sudo stat -c %a /opt/camera-service/config/secrets.env").stdout.strip() == "600"
-    dev.wait_ready(60)
+    dev.ensure_ready(60)
     info = server_info(dev)
     assert (info["version"], info["max_cameras"]) == ("1.0.0", 4)
 
@@ -99,11 +100,11 @@ def test_camera_disconnect_is_visible(dev, profile):
             assert cli.request("get_camera_list")["cameras"][0]["status"] == "DISCONNECTED"
     finally:
         assert dev.run(profile.camera["restore"], 60).exit_status == 0
-    dev.wait_ready(60)
+    dev.ensure_ready(60)
 
 
 def test_upgrade_to_1_1_0_keeps_data(dev):
-    ok(dev.operation("upgrade", "1.1.0", timeout=400))
+    ok(dev.operation("upgrade", "1.1.0"))
     info = server_info(dev)
     assert (info["version"], info["max_cameras"]) == ("1.1.0", 8)
     assert checksums(dev) == Story.checksums
@@ -112,7 +113,7 @@ def test_upgrade_to_1_1_0_keeps_data(dev):
 def test_rollback_restores_release_and_config_slowed_by_knob(dev):
     dev.set_faults({"slow_rollback": 4})
     started = time.monotonic()
-    out = ok(dev.operation("rollback", timeout=400))
+    out = ok(dev.operation("rollback"))
     assert time.monotonic() - started >= 4 and "fault slow_rollback" in out
     info = server_info(dev)
     assert (info["version"], info["max_cameras"]) == ("1.0.0", 4)
@@ -121,10 +122,10 @@ def test_rollback_restores_release_and_config_slowed_by_knob(dev):
 
 
 def test_broken_release_upgrade_rolls_itself_back(dev, profile):
-    results = dev.operation("upgrade", profile.deployment["broken"], timeout=400)
-    assert results[-1].exit_status != 0 and "rolled back to 1.0.0" in results[-1].stderr
+    op = dev.operation("upgrade", profile.deployment["broken"], wait_ready=False)
+    assert op.failed_step is not None and "rolled back to 1.0.0" in op.failed_step.stderr_tail
     assert dev.installed_version() == "1.0.0"
-    dev.wait_ready(60)
+    dev.ensure_ready(60)
 
 
 def test_uninstall_keeps_data_and_reinstall_finds_it(dev):
@@ -132,8 +133,8 @@ def test_uninstall_keeps_data_and_reinstall_finds_it(dev):
     assert dev.run("systemctl cat camera-service").exit_status != 0
     assert dev.run("test -e /opt/camera-service").exit_status == 1
     assert checksums(dev) == Story.checksums
-    ok(dev.operation("install", "1.0.0", timeout=400))
-    dev.wait_ready(60)
+    ok(dev.operation("install", "1.0.0"))
+    dev.ensure_ready(60)
     with open_client(dev, "viewer") as cli:
         names = {f["filename"] for f in cli.request("list_snapshots")["files"]}
     assert "story.jpg" in names

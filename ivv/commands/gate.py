@@ -19,7 +19,7 @@ from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
 from ivv.evidence.bundle import VERDICTS, new_run_id
 from ivv.evidence.verdicts import exit_status
-from ivv.stack import endpoint
+from ivv.commands import endpoint
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

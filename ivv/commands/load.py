@@ -87,7 +87,7 @@ def run(args) -> int:
         with tempfile.TemporaryDirectory(prefix="ivv-load-stack-") as tmp:
             stack = start_local(profile, Path(tmp), wait_ready=True)
             try:
-                outcome = perf.run(perf.endpoint_for(profile, stack), settings, out, **overrides)
+                outcome = perf.run(perf.endpoint_for(stack), settings, out, **overrides)
             finally:
                 stack.stop()
     else:

@@ -26,7 +26,8 @@ from ivv.errors import ConfigError
 from ivv.evidence import redact
 from ivv.rpc.client import RpcClient, RpcConnectError, RpcError
 from ivv.security.surface import READ_ONLY_NAMES, READ_ONLY_PREFIXES
-from ivv.stack import endpoint as endpoint_lib
+from ivv.commands import endpoint as endpoint_lib
+from ivv.targets.endpoint import is_loopback
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -124,7 +125,7 @@ def render(args, contract, health: dict, observed: dict) -> str:
         f"  tls: {str(scheme == 'wss').lower()}                       # true when the API speaks wss://",
         "  # The fields below are what the security suite attacks; a field left out is NOT VERIFIED, never",
         "  # guessed. Fill them in from the service's configuration:",
-        f"  # bind: {'127.0.0.1' if endpoint_lib.is_loopback(host) else '0.0.0.0'}"
+        f"  # bind: {'127.0.0.1' if is_loopback(host) else '0.0.0.0'}"
         "                # address the API is configured to listen on (least exposure)",
         "  # max_message_bytes: 65536       # largest request it accepts (request limits)",
         "  # rate_limit: {per_second: 200, burst: 400, error_code: -32002}   # its per-connection limit",

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ivv.config import profile as profile_mod
 from ivv.errors import ConfigError
-from ivv.stack import local as stack
+from ivv.stack.local import start_local
+from ivv.stack.release import build_releases
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -49,7 +50,7 @@ def parse_faults(items: list[str]) -> dict[str, str]:
 
 def run_build(args) -> int:
     profile = profile_mod.load(args.profile)
-    for built in stack.build_releases(profile, args.version or None, Path(args.out) if args.out else None):
+    for built in build_releases(profile, args.version or None, Path(args.out) if args.out else None):
         print(f"{built.sha256}  {built.path}  ({built.size} bytes, {built.version})")
     return 0
 
@@ -58,7 +59,7 @@ def run_local(args) -> int:
     profile = profile_mod.load(args.profile)
     faults = parse_faults(args.fault)
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix=f"ivv-{profile.name}-"))
-    with stack.start_local(profile, workdir, faults) as running:
+    with start_local(profile, workdir, faults) as running:
         print(f"rpc     {running.rpc_url}")
         for name in profile.health["endpoints"]:
             print(f"health  {running.health_url(name)}")

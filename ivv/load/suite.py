@@ -40,24 +40,27 @@ class LoadEndpoint:
     extra: dict = field(default_factory=dict)
 
 
-def endpoint_for(profile, stack, target=None, role: str | None = None) -> LoadEndpoint:
-    """The load endpoint of a running stack: a local process tree (ivv.stack.local.LocalStack: its service pid
-    is sampled on this machine) or a stack deployed on `target` (its first unit's MainPID, via sudo).
-    The token has the highest role of the profile, since the task mix may call admin methods."""
-    from ivv.stack.local import LocalStack
-    from ivv.targets.local import LocalTarget
+def endpoint_for(stack, role: str | None = None) -> LoadEndpoint:
+    """The load endpoint of a running stack (ivv.stack.base.Stack): its API URL, a token with the
+    highest role of the profile (the task mix may call admin methods), and the service process to sample
+    where the stack can say which it is (else the memory figures are NOT VERIFIED with the reason)."""
+    from ivv.errors import CapabilityMissing
 
+    profile = stack.profile
     role = role or (profile.auth.get("roles") or ["admin"])[-1]
     token = stack.credentials().token(role)
     device = (profile.camera or {}).get("device")
     defaults = {"get_camera_status": {"device": device}} if device else None
-    if isinstance(stack, LocalStack):
-        proc = stack.service.proc if stack.service else None
-        selector = ProcessSelector(pid=proc.pid) if proc is not None else None
-        return LoadEndpoint(stack.rpc_url, token, LocalTarget("local"), selector, defaults, tls_verify=False)
-    units = profile.units
-    selector = ProcessSelector(unit=units[0], sudo=True) if units else None
-    return LoadEndpoint(stack.rpc_url, token, target, selector, defaults, tls_verify=False)
+    try:
+        target, selector = stack.process("service")
+    except CapabilityMissing as exc:
+        target, selector = None, None
+        reason = str(exc)
+    else:
+        reason = None
+    api = stack.api
+    return LoadEndpoint(api.url, token, target, selector, defaults, tls_verify=api.verify_tls, ca_file=api.ca_file,
+                        extra={"sampling": reason} if reason else {})
 
 
 def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str = "gate settings `load`",

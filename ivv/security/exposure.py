@@ -3,35 +3,21 @@
 The service's processes are found from the ports it is known to serve (the listener's pid and its
 descendants); their listening sockets are then compared with the configured bind address per port. A
 port configured for loopback that listens on every interface is a FAIL; so is a port nobody configured
-that is reachable from outside the host. Sockets come from `ss -ltnp` where a target shell exists, and
-from psutil for a process on this machine.
+that is reachable from outside the host. The stack lists its own sockets (`Stack.listeners`: `ss -ltnp`
+over a target's shell, psutil on this machine); this module judges them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-import re
-from dataclasses import dataclass
-
-import psutil
 
 from ivv.security.findings import Finding, Undecided
 from ivv.security.surface import LEAST_EXPOSURE
+from ivv.targets.facts import Listener, parse_ps, parse_ss  # noqa: F401 - the listener type and parsers, for callers
 
 LOOPBACK_NAMES = {"localhost", "loopback"}
 WILDCARDS = {"0.0.0.0", "::", "*", "[::]"}
-
-
-@dataclass(frozen=True)
-class Listener:
-    address: str
-    port: int
-    pid: int | None
-    process: str = ""
-
-    def text(self) -> str:
-        return f"{self.address}:{self.port} (pid {self.pid} {self.process})".strip()
 
 
 def _ip(address: str) -> ipaddress._BaseAddress | None:
@@ -81,92 +67,6 @@ def judge(listeners: list[Listener], configured: dict[int, str]) -> tuple[bool, 
     for port in missing:
         lines.append(f"port {port}: configured, not seen listening by the service's processes")
     return not problems, problems, lines
-
-
-# -- local processes (psutil) ---------------------------------------------------------------------
-def local_service_pids(ports: list[int]) -> set[int]:
-    """Pids of the processes listening on `ports`, with all their descendants."""
-    roots = set()
-    for conn in psutil.net_connections(kind="inet"):
-        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port in ports and conn.pid:
-            roots.add(conn.pid)
-    pids = set(roots)
-    for pid in roots:
-        try:
-            pids.update(child.pid for child in psutil.Process(pid).children(recursive=True))
-        except psutil.Error:
-            continue
-    return pids
-
-
-def local_listeners(pids: set[int]) -> list[Listener]:
-    out = []
-    for pid in sorted(pids):
-        try:
-            proc = psutil.Process(pid)
-            name = proc.name()
-            conns = proc.net_connections(kind="inet")
-        except psutil.Error:
-            continue
-        for conn in conns:
-            if conn.status == psutil.CONN_LISTEN:
-                out.append(Listener(conn.laddr.ip, conn.laddr.port, pid, name))
-    return out
-
-
-# -- a target shell (`ss -ltnp`) ------------------------------------------------------------------
-_SS_LINE = re.compile(r"^\S+\s+\d+\s+\d+\s+(?P<local>\S+):(?P<port>\d+)\s+\S+\s*(?P<users>.*)$")
-_SS_USER = re.compile(r'\("(?P<name>[^"]*)",pid=(?P<pid>\d+)')
-
-
-def parse_ss(text: str) -> list[Listener]:
-    """Listening TCP sockets from `ss -ltnpH` (or with its header line)."""
-    out = []
-    for line in text.splitlines():
-        m = _SS_LINE.match(line.strip())
-        if not m:
-            continue
-        users = _SS_USER.findall(m["users"]) or [("", None)]
-        for name, pid in users:
-            out.append(Listener(m["local"].strip("[]"), int(m["port"]), int(pid) if pid else None, name))
-    return out
-
-
-def parse_ps(text: str) -> tuple[dict[int, int], dict[int, str]]:
-    """(pid -> ppid, pid -> user) from `ps -e -o pid=,ppid=,user=`."""
-    tree, users = {}, {}
-    for line in text.split("\n"):
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
-            tree[int(parts[0])] = int(parts[1])
-            if len(parts) >= 3:
-                users[int(parts[0])] = parts[2]
-    return tree, users
-
-
-def remote_listeners(target, ports: list[int]) -> tuple[list[Listener], dict[int, str], str]:
-    """The service's listening sockets and process users on a target with a shell, and raw `ss` output."""
-    ss = target.run("sudo -n ss -ltnpH 2>/dev/null || ss -ltnpH", timeout=20)
-    ps = target.run("ps -e -o pid=,ppid=,user=", timeout=20)
-    every = parse_ss(ss.stdout)
-    tree, users = parse_ps(ps.stdout)
-    pids = {s.pid for s in every if s.port in ports and s.pid}
-    grew = True
-    while grew:
-        more = {pid for pid, ppid in tree.items() if ppid in pids} - pids
-        pids |= more
-        grew = bool(more)
-    return [s for s in every if s.pid in pids], {p: u for p, u in users.items() if p in pids}, ss.stdout
-
-
-def local_users(pids: set[int]) -> dict[int, str]:
-    users = {}
-    for pid in pids:
-        try:
-            users[pid] = psutil.Process(pid).username()
-        except psutil.Error:
-            continue
-    return users
 
 
 def exposure_probe(listeners: list[Listener], configured: dict[int, str], source: str,

@@ -129,6 +129,21 @@ class Target:
         """Where the harness reaches `port` of the device."""
         raise CapabilityMissing(f"target {self.name} ({self.kind}) has no network address")
 
+    def listeners(self) -> tuple[list, str]:
+        """Every listening TCP socket with the process holding it (`ss -ltnp` as root), and the raw text."""
+        from ivv.targets.facts import parse_ss
+
+        self.require("shell")
+        result = self.run("sudo -n ss -ltnpH 2>/dev/null || ss -ltnpH", timeout=20)
+        return parse_ss(result.stdout), result.stdout
+
+    def processes(self) -> tuple[dict[int, int], dict[int, str]]:
+        """The process tree (pid -> ppid) and each process's user."""
+        from ivv.targets.facts import parse_ps
+
+        self.require("shell")
+        return parse_ps(self.run("ps -e -o pid=,ppid=,user=", timeout=20).stdout)
+
     # --- power, reset, link ---------------------------------------------------------------------
     def power_cycle(self) -> None:
         raise CapabilityMissing(f"target {self.name} ({self.kind}) cannot cycle power")
@@ -177,13 +192,16 @@ def quote(path: str | Path) -> str:
 
 # --- registry ---------------------------------------------------------------------------------------
 _KINDS: dict[str, type[Target]] = {}
-_BUILTIN_MODULES = ("ivv.targets.local", "ivv.targets.ssh", "ivv.targets.qemu")
+_BUILTIN_MODULES = ("ivv.targets.local", "ivv.targets.ssh", "ivv.targets.qemu", "ivv.targets.endpoint")
 
 
 def register_target(kind: str) -> Callable[[type[Target]], type[Target]]:
     """Class decorator: make a Target subclass available under the inventory kind name."""
 
     def decorate(cls: type[Target]) -> type[Target]:
+        known = _KINDS.get(kind)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise ValueError(f"target kind {kind!r} is already registered by {known.__module__}.{known.__qualname__}")
         cls.kind = kind
         _KINDS[kind] = cls
         return cls

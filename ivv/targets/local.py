@@ -9,14 +9,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 from ivv.targets.base import CommandResult, CommandTimeout, Target, register_target
 
 
 @register_target("local")
 class LocalTarget(Target):
-    """Commands run with /bin/sh as the current user; the device's ports are this machine's."""
+    """Commands run with /bin/sh as the current user; the device's ports are this machine's. It can
+    `spawn`: the harness starts a stack's processes here itself (the profile's `local` process tree)."""
 
-    capabilities = frozenset({"shell", "files"})
+    capabilities = frozenset({"shell", "files", "spawn"})
 
     def run(self, cmd: str, timeout: float = 60, check: bool = False) -> CommandResult:
         started = time.monotonic()
@@ -42,6 +45,27 @@ class LocalTarget(Target):
 
     def address(self, port: int) -> tuple[str, int]:
         return ("127.0.0.1", int(port))
+
+    def listeners(self) -> tuple[list, str]:
+        """Listening sockets from psutil (no `ss` or root needed on this machine)."""
+        from ivv.targets.facts import Listener
+
+        out = []
+        for conn in psutil.net_connections(kind="inet"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr:
+                try:
+                    name = psutil.Process(conn.pid).name() if conn.pid else ""
+                except psutil.Error:
+                    name = ""
+                out.append(Listener(conn.laddr.ip, conn.laddr.port, conn.pid, name))
+        return out, ""
+
+    def processes(self) -> tuple[dict[int, int], dict[int, str]]:
+        tree, users = {}, {}
+        for proc in psutil.process_iter(["pid", "ppid", "username"]):
+            tree[proc.info["pid"]] = proc.info["ppid"] or 0
+            users[proc.info["pid"]] = proc.info["username"] or ""
+        return tree, users
 
     def testinfra_host(self):
         import testinfra

@@ -1,17 +1,10 @@
 """Deployment suite: one timed fresh install shared by the checks that inspect its result.
 
 Everything about the stack (versions, environments, units, users, paths, ports) comes from the profile
-through `ivv.ops.deployment.StackOps`; nothing here names a particular stack.
+through `ivv.ops.deployment.StackOps` (the `ops` fixture); nothing here names a particular stack.
 """
 
 import pytest
-
-from ivv.ops.deployment import StackOps
-
-
-@pytest.fixture(scope="module")
-def ops(target, profile, ivv_gates):
-    return StackOps(target, profile, ivv_gates)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ configuration, idempotent reinstall, uninstall (data kept), reinstall.
 
 import pytest
 
-from ivv.ops import deployment as deploy
+from ivv.ops import files
+from ivv.targets import facts
 
 
 @pytest.mark.criterion("ops.deploy")
@@ -27,8 +28,8 @@ def test_fresh_install_completes_to_ready(evidence, ops, fresh_install):
 @pytest.mark.criterion("ops.deploy")
 def test_units_enabled_active_with_restart_policy(evidence, ops, fresh_install):
     for unit in ops.units:
-        state = deploy.unit_state(ops.target, unit)
-        ok, reason = deploy.unit_ok(state)
+        state = facts.unit_state(ops.target, unit)
+        ok, reason = facts.unit_ok(state)
         evidence.check("ops.deploy", f"unit {unit}: enabled, active, restart policy", ok,
                        expected="enabled / active / Restart != no", observed=reason, details=state)
 
@@ -71,11 +72,10 @@ def test_log_rotation_configured_and_effective(evidence, ops, fresh_install):
 
 @pytest.mark.criterion("ops.env_config")
 def test_ports_listen_only_on_configured_addresses(evidence, ops, fresh_install):
-    sockets = deploy.listening(ops.target)
     environment = ops.environments[-1]
     for port in ops.ports(environment):
-        seen = {deploy.normalise_address(a) for a in deploy.addresses_on_port(sockets, port.port)}
-        wanted = {deploy.normalise_address(a) for a in port.addresses}
+        seen = facts.listening_addresses(ops.target, port.port)
+        wanted = {facts.normalise_address(a) for a in port.addresses}
         evidence.check("ops.env_config", f"{environment}: {port.name} port {port.port} on {sorted(wanted)} only",
                        seen == wanted, expected=sorted(wanted), observed=sorted(seen))
 
@@ -86,12 +86,12 @@ def test_second_install_changes_nothing(evidence, ops, fresh_install):
     before, units_before = ops.inventory_install(), ops.unit_states()
     op = ops.install(ops.current_version, environment)
     after, units_after = ops.inventory_install(), ops.unit_states()
-    diff = deploy.diff_inventory(before, after)
+    diff = files.diff_inventory(before, after)
     art = evidence.artifact("idempotence-diff.json", ops.dump(diff))
     evidence.check("ops.deploy", "second install succeeds and is ready", op.succeeded and op.ready,
                    expected="exit 0, ready", observed=[(s.command, s.exit_status) for s in op.steps])
     evidence.check("ops.deploy", "second install changes no installed file (path, mode, owner, sha256)",
-                   deploy.is_empty_diff(diff), expected="no added/removed/changed files",
+                   files.is_empty_diff(diff), expected="no added/removed/changed files",
                    observed={k: len(v) for k, v in diff.items()}, artifacts=[art],
                    details={"files_compared": len(before)})
     evidence.check("ops.deploy", "second install leaves unit states unchanged", units_before == units_after,
@@ -112,7 +112,7 @@ def test_environment_configuration_applied(evidence, ops):
                                      "ready": op.ready_observation},
                            artifacts=[evidence.artifact(f"configure-{environment}.json", ops.dump(op))])
         for fact in ops.observe_environment(environment):
-            evidence.check("ops.env_config", f"{environment}: {fact.name}", fact.ok,
+            evidence.check("ops.env_config", f"{environment}: {fact.name}", fact.passed,
                            expected=fact.expected, observed=fact.observed)
 
 
@@ -124,7 +124,7 @@ def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
     op = ops.uninstall()
     evidence.check("ops.deploy", "uninstall commands exit 0", op.succeeded,
                    expected="exit 0", observed=[(s.command, s.exit_status) for s in op.steps])
-    gone = {unit: deploy.unit_state(ops.target, unit).get("LoadState") for unit in ops.units}
+    gone = {unit: facts.unit_state(ops.target, unit).get("LoadState") for unit in ops.units}
     evidence.check("ops.deploy", "uninstall removes the units", all(v == "not-found" for v in gone.values()),
                    expected="LoadState=not-found", observed=gone)
     leftovers = ops.code_paths_present()
@@ -133,7 +133,7 @@ def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
     data_after = ops.data_checksums()
     evidence.check("ops.data_preserved", "uninstall keeps every data file (sha256)", data_before == data_after,
                    expected=f"{len(data_before)} files unchanged",
-                   observed=deploy.diff_checksums(data_before, data_after))
+                   observed=files.diff_checksums(data_before, data_after))
     op = ops.install(ops.current_version, environment)
     evidence.check("ops.deploy", "reinstall after uninstall completes to ready", op.succeeded and op.ready,
                    expected="exit 0, ready", observed={"steps": [(s.command, s.exit_status) for s in op.steps],
@@ -141,5 +141,5 @@ def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
     evidence.check("ops.data_preserved", "data still intact after reinstall", ops.data_checksums() == data_before,
                    expected=f"{len(data_before)} files unchanged", observed=len(ops.data_checksums()))
     for fact in ops.observe_environment(environment):
-        evidence.check("ops.env_config", f"{environment} after reinstall: {fact.name}", fact.ok,
+        evidence.check("ops.env_config", f"{environment} after reinstall: {fact.name}", fact.passed,
                        expected=fact.expected, observed=fact.observed)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ivv.health.probe import HealthOps
+from ivv.health.ops import HealthOps
 
 
 @pytest.fixture(scope="module")
-def health_ops(target, profile, deployed_stack, ivv_gates):
-    return HealthOps(target, profile, deployed_stack, ivv_gates)
+def health_ops(deployed_stack, ivv_gates):
+    return HealthOps(deployed_stack, ivv_gates)

@@ -10,8 +10,8 @@ from ivv.load import suite as perf
 
 
 @pytest.fixture(scope="module")
-def load_endpoint(target, profile, deployed_stack):
-    return perf.endpoint_for(profile, deployed_stack, target)
+def load_endpoint(deployed_stack):
+    return perf.endpoint_for(deployed_stack)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,8 @@ import statistics
 
 import pytest
 
-from ivv.ops import deployment as deploy
+from ivv.ops import files
+from ivv.ops.rollback import residue_found
 
 
 @pytest.mark.criterion("ops.rollback_time", "ops.data_preserved")
@@ -24,14 +25,14 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
                                 "ready": (back.ready_observation or {}).get("body")})
         evidence.check("ops.data_preserved", f"run {run}: data sha256 unchanged after upgrade and rollback",
                        after.data == baseline.data, expected=f"{len(baseline.data)} files",
-                       observed=deploy.diff_checksums(baseline.data, after.data),
+                       observed=files.diff_checksums(baseline.data, after.data),
                        details={"sha256": {p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1]: v[:16]
                                            for p, v in sorted(after.data.items())}})
         evidence.check("ops.data_preserved", f"run {run}: configuration restored to {baseline.version}'s",
-                       deploy.is_empty_diff(after.config_diff), expected=f"no config file differs from {baseline.version}'s",
+                       files.is_empty_diff(after.config_diff), expected=f"no config file differs from {baseline.version}'s",
                        observed=after.config_diff)
         evidence.check("ops.rollback_time", f"run {run}: no files of {baseline.next_version} remain",
-                       not deploy.residue_found(after.residue), expected=f"install tree and unit files equal to {baseline.version}'s",
+                       not residue_found(after.residue), expected=f"install tree and unit files equal to {baseline.version}'s",
                        observed=after.residue)
         if back.total_s is not None:
             times.append(back.total_s)
@@ -63,4 +64,4 @@ def test_broken_release_detected_and_rolled_back(evidence, ops, baseline):
                      result.recovery_s, unit="s", artifacts=[art])
     evidence.check("ops.data_preserved", "data sha256 unchanged after the failed upgrade",
                    result.data == baseline.data, expected=f"{len(baseline.data)} files",
-                   observed=deploy.diff_checksums(baseline.data, result.data))
+                   observed=files.diff_checksums(baseline.data, result.data))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from ivv.errors import CapabilityMissing
 from ivv.security import authn, disclosure, exposure, limits, sessions, traversal
 from ivv.security.findings import Finding
 from ivv.security.surface import (
@@ -87,20 +88,16 @@ def test_request_size_limit(security, evidence):
 
 
 @pytest.mark.criterion(LEAST_EXPOSURE)
-def test_listening_addresses(security, evidence, target):
-    ports = sorted(security.binds)
-    if target.kind == "local":
-        pids = exposure.local_service_pids(ports)
-        found, users, raw, source = exposure.local_listeners(pids), exposure.local_users(pids), "", "psutil"
-    elif "shell" in target.capabilities:
-        found, users, raw = exposure.remote_listeners(target, ports)
-        source = f"ss -ltnp on {target.name}"
-    else:
-        evidence.gap(LEAST_EXPOSURE, f"target {target.name} ({target.kind}) has no shell to list sockets")
+def test_listening_addresses(security, evidence):
+    try:
+        seen = security.stack.listeners()
+    except CapabilityMissing as exc:
+        evidence.gap(LEAST_EXPOSURE, f"listening sockets: {exc}")
         return
-    # the profile's `users` are the device's service accounts; a local process tree runs as the harness user
-    allowed = security.service_users if target.kind != "local" else None
-    record(evidence, exposure.exposure_probe(found, security.binds, source, raw, users, allowed or None))
+    # the profile's `users` are the device's service accounts; a process tree the harness runs is its own
+    allowed = security.service_users if seen.judge_users else None
+    record(evidence, exposure.exposure_probe(seen.sockets, security.binds, seen.source, seen.raw, seen.users,
+                                             allowed or None))
 
 
 @pytest.mark.criterion(PATH_TRAVERSAL)
