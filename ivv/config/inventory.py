@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import yaml
 
 from ivv import resources
 from ivv.config import loader
@@ -28,30 +27,8 @@ def schema() -> dict:
     return loader.schema("inventory")
 
 
-def _field(path: list) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def _line(node: yaml.Node | None, path: list) -> int | None:
-    """1-based line of the YAML node at `path` (or of its nearest existing parent)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            node = None
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
-def _expectation(error: jsonschema.ValidationError) -> str:
+def _expectation(error: jsonschema.ValidationError) -> str | None:
+    """Inventory wording for a schema violation (None: the loader's general wording)."""
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "additionalProperties":
@@ -61,7 +38,7 @@ def _expectation(error: jsonschema.ValidationError) -> str:
         return f"expected an integer port 1-65535, got {error.instance!r}"
     if error.validator == "not" and "tls" in map(str, error.absolute_path):
         return "give either ca_file (the CA clients trust) or lab_ca: true (the harness issues one), not both"
-    return error.message
+    return None
 
 
 @dataclass
@@ -105,88 +82,72 @@ class Inventory:
 def load_inventory(path: str | Path | None = None) -> Inventory:
     """Read and validate an inventory file; InventoryError (exit 2) names file, line and field."""
     path = Path(path or os.environ.get("IVV_INVENTORY") or DEFAULT_INVENTORY).expanduser().resolve()
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InventoryError(f"{path}: cannot read inventory: {exc.strerror}") from exc
-    try:
-        data = yaml.safe_load(text)
-        root_node = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        raise InventoryError(f"{path}: not valid YAML: {exc}") from exc
+    if not path.is_file():
+        raise InventoryError(f"{path}: cannot read inventory: {'not a file' if path.exists() else 'no such file'}")
+    data, lines = loader.read_yaml(path, InventoryError)
     if data is None:
         raise InventoryError(f"{path}: empty inventory: 'targets' is required (a list of devices)")
-
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(data),
-                    key=lambda e: (list(map(str, e.absolute_path)), e.validator))
-    if errors:
-        lines = []
-        for error in errors[:10]:
-            where = list(error.absolute_path)
-            line = _line(root_node, where)
-            lines.append(f"{path}:{line}: {_field(where)}: {_expectation(error)}" if line
-                         else f"{path}: {_field(where)}: {_expectation(error)}")
-        raise InventoryError("invalid inventory:\n  " + "\n  ".join(lines))
+    loader.validate(data, "inventory", path, lines, InventoryError, describe=_expectation, limit=10)
 
     defaults = data.get("defaults", {})
     kinds = target_kinds()
     entries: dict[str, dict[str, Any]] = {}
     for index, raw in enumerate(data["targets"]):
-        where = f"targets[{index}]"
-        line = _line(root_node, ["targets", index])
+        place = Place(path, lines, index)
         if raw["name"] in entries:
-            raise InventoryError(f"{path}:{line}: {where}.name: duplicate target name '{raw['name']}'")
+            raise InventoryError(f"{place.at()}: {place.field()}.name: duplicate target name '{raw['name']}'")
         if raw["kind"] not in kinds:
-            raise InventoryError(f"{path}:{_line(root_node, ['targets', index, 'kind'])}: {where}.kind: "
-                                 f"unknown kind '{raw['kind']}' (expected one of: {', '.join(sorted(kinds))})")
-        entry = dict(raw)
-        if entry["kind"] == "ssh":
-            for key, value in defaults.items():
-                entry.setdefault(key, value)
-            if "user" not in entry:
-                raise InventoryError(f"{path}:{line}: {where}.user: is required for kind ssh "
-                                     f"(set it on the target or in defaults.user)")
-            if "key" in entry:
-                entry["key"] = _readable_key(path, root_node, index, entry["key"], "key" in raw)
-        else:
-            entry.setdefault("environment", defaults.get("environment", "staging"))
+            raise InventoryError(f"{place.at('kind')}: {place.field('kind')}: unknown kind '{raw['kind']}' "
+                                 f"(expected one of: {', '.join(sorted(kinds))})")
+        entry = kinds[raw["kind"]].inventory_entry(dict(raw), defaults, place)
         if entry.get("tls", {}).get("ca_file"):
-            entry["tls"] = dict(entry["tls"], ca_file=_readable_ca(path, root_node, index, entry["tls"]["ca_file"]))
-        if entry["kind"] == "qemu" and "recipe" in entry:
-            entry["recipe"] = str((path.parent / entry["recipe"]).resolve())
+            entry["tls"] = dict(entry["tls"], ca_file=place.readable_ca(entry["tls"]["ca_file"]))
         entries[entry["name"]] = entry
     entries.setdefault("local", dict(IMPLICIT_LOCAL, _implicit=True))
     return Inventory(path, entries)
 
 
-def _beside(path: Path, value: str) -> Path:
-    """A file named in the inventory: `~` expanded, relative paths taken from the inventory's folder."""
-    named = Path(value).expanduser()
-    return named if named.is_absolute() else path.parent / named
+@dataclass(frozen=True)
+class Place:
+    """Where one target entry sits in its inventory file: for error messages and for files it names."""
 
+    path: Path
+    lines: dict
+    index: int
 
-def _readable_ca(path: Path, root_node: yaml.Node, index: int, ca_file: str) -> str:
-    ca_path = _beside(path, ca_file)
-    field_path = ["targets", index, "tls", "ca_file"]
-    try:
-        text = ca_path.read_text(errors="replace")
-    except OSError as exc:
-        raise InventoryError(f"{path}:{_line(root_node, field_path)}: {_field(field_path)}: cannot read CA bundle "
-                             f"{ca_path} ({exc.strerror}); expected a PEM file of the CA clients trust") from exc
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise InventoryError(f"{path}:{_line(root_node, field_path)}: {_field(field_path)}: {ca_path} holds no "
-                             f"PEM certificate (expected -----BEGIN CERTIFICATE-----)")
-    return str(ca_path.resolve())
+    def at(self, *parts) -> str:
+        return loader.location(self.path, self.lines, ("targets", self.index, *parts))
 
+    def field(self, *parts) -> str:
+        return loader.field_path(("targets", self.index, *parts))
 
-def _readable_key(path: Path, root_node: yaml.Node, index: int, key: str, own: bool) -> str:
-    key_path = _beside(path, key)
-    field_path = ["targets", index, "key"] if own else ["defaults", "key"]
-    try:
-        with open(key_path, "rb"):
-            pass
-    except OSError as exc:
-        raise InventoryError(f"{path}:{_line(root_node, field_path)}: {_field(field_path)}: cannot read SSH key "
-                             f"{key_path} for target targets[{index}] ({exc.strerror}); expected a readable "
-                             f"private key file") from exc
-    return str(key_path)
+    def beside(self, value: str) -> Path:
+        """A file named in the inventory: `~` expanded, relative paths taken from the inventory's folder."""
+        named = Path(value).expanduser()
+        return named if named.is_absolute() else self.path.parent / named
+
+    def readable_ca(self, ca_file: str) -> str:
+        ca_path = self.beside(ca_file)
+        try:
+            text = ca_path.read_text(errors="replace")
+        except OSError as exc:
+            raise InventoryError(f"{self.at('tls', 'ca_file')}: {self.field('tls', 'ca_file')}: cannot read CA "
+                                 f"bundle {ca_path} ({exc.strerror}); expected a PEM file of the CA clients trust"
+                                 ) from exc
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise InventoryError(f"{self.at('tls', 'ca_file')}: {self.field('tls', 'ca_file')}: {ca_path} holds no "
+                                 f"PEM certificate (expected -----BEGIN CERTIFICATE-----)")
+        return str(ca_path.resolve())
+
+    def readable_key(self, key: str, own: bool) -> str:
+        """An SSH key file named by the entry (`own`) or by `defaults.key`, readable, as a path."""
+        key_path = self.beside(key)
+        at = self.at("key") if own else loader.location(self.path, self.lines, ("defaults", "key"))
+        field = self.field("key") if own else "defaults.key"
+        try:
+            with open(key_path, "rb"):
+                pass
+        except OSError as exc:
+            raise InventoryError(f"{at}: {field}: cannot read SSH key {key_path} for target targets[{self.index}] "
+                                 f"({exc.strerror}); expected a readable private key file") from exc
+        return str(key_path)

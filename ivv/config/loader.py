@@ -116,18 +116,21 @@ def _describe(err: jsonschema.ValidationError) -> str:
 
 
 def validate(data: Any, schema_name: str, path: str | Path, lines: dict[tuple, int],
-             error: type[ConfigError] = ConfigError) -> None:
-    """Raise `error` listing every schema violation as `file:line: field: problem`."""
+             error: type[ConfigError] = ConfigError, describe=None, limit: int | None = None) -> None:
+    """Raise `error` listing every schema violation as `file:line: field: problem`.
+
+    `describe(err)` may word a violation for its own file kind (None: the general wording)."""
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     problems = []
-    for err in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+    found = sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    for err in found[:limit]:
         parts = tuple(err.absolute_path)
         if err.validator == "additionalProperties" and isinstance(err.instance, dict):
             extra = sorted(k for k in err.instance if k not in err.schema.get("properties", {}))
             parts = parts + (extra[0],) if extra else parts
         line = _line_of(lines, parts)
         location = f"{path}:{line}" if line else str(path)
-        problems.append(f"{location}: {field_path(parts)}: {_describe(err)}")
+        problems.append(f"{location}: {field_path(parts)}: {(describe and describe(err)) or _describe(err)}")
     if problems:
         raise error("\n".join(problems))
 

@@ -209,14 +209,14 @@ class LocalStack(Stack):
         return result
 
     def restart(self, timeout_s: float = 20.0, faults: Mapping[str, Any] | None = None) -> None:
-        """Restart the service (with new fault knobs when given) and wait until it listens."""
+        """Restart the service (with new fault knobs when given) and wait until it is ready again."""
         if faults is not None:
             self.faults = dict(faults)
         self.control("service", "restart")
+        self.ensure_ready(timeout_s)
 
     def set_faults(self, knobs: Mapping[str, Any]) -> None:
-        self.restart(faults=knobs)
-        self.ensure_ready(30)
+        self.restart(30, faults=knobs)
 
     def component_state(self, name: str) -> ComponentState:
         proc = self.processes.get(name)

@@ -87,7 +87,7 @@ def local_copy(stack, folder: Path) -> Iterator[TlsServing]:
         for name in COMPONENTS:
             copy.start_component(name)
         copy.ensure_ready(30)
-        yield TlsServing(copy.host, copy.rpc_port, stack.profile.rpc["path"], Trust.for_target(copy.target, copy.host, lab),
+        yield TlsServing(copy.host, copy.rpc_port, stack.profile.rpc["path"], Trust.for_target(stack.target, copy.host, lab),
                          "local+tls", copy.credentials(),
                          {"certificate placed": {"issued for": copy.host, "by": "lab CA made for this run"}})
     finally:

@@ -108,6 +108,13 @@ class Target:
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    @classmethod
+    def inventory_entry(cls, entry: dict[str, Any], defaults: Mapping[str, Any], place) -> dict[str, Any]:
+        """This kind's options from an inventory entry: defaults applied, files it names resolved beside the
+        inventory (`place`: ivv.config.inventory.Place); InventoryError naming file, line and field."""
+        entry.setdefault("environment", defaults.get("environment", "staging"))
+        return entry
+
     # --- commands and files ---------------------------------------------------------------------
     def run(self, cmd: str, timeout: float = 60, check: bool = False) -> CommandResult:
         raise CapabilityMissing(f"target {self.name} ({self.kind}) cannot run commands")

@@ -40,6 +40,13 @@ class QemuTarget(Target):
 
     capabilities = frozenset({"shell", "files", "power", "reset", "link"})
 
+    @classmethod
+    def inventory_entry(cls, entry, defaults, place):
+        entry = super().inventory_entry(entry, defaults, place)
+        if "recipe" in entry:
+            entry["recipe"] = str(place.beside(entry["recipe"]).resolve())
+        return entry
+
     def __post_init__(self) -> None:
         self.machine: Machine | None = None
         self.ssh: SshTarget | None = None

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivv.errors import TargetUnreachable
+from ivv.errors import InventoryError, TargetUnreachable
 from ivv.targets.base import CommandResult, CommandTimeout, Target, quote, register_target
 from ivv.vdevice.host import cache_root
 
@@ -43,6 +43,18 @@ class SshTarget(Target):
     known_hosts: str | None = None           # default <ivv cache>/known_hosts
 
     capabilities = frozenset({"shell", "files"})
+
+    @classmethod
+    def inventory_entry(cls, entry, defaults, place):
+        own_key = "key" in entry
+        for key, value in defaults.items():
+            entry.setdefault(key, value)
+        if "user" not in entry:
+            raise InventoryError(f"{place.at()}: {place.field('user')}: is required for kind ssh "
+                                 f"(set it on the target or in defaults.user)")
+        if "key" in entry:
+            entry["key"] = place.readable_key(entry["key"], own_key)
+        return entry
 
     def __post_init__(self) -> None:
         self._control_dir: Path | None = None

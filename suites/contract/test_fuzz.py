@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ivv.contract import fuzz
+from ivv.contract.fuzz import CANARY, fuzz
 
 CRITERION = "contract.fuzz_robustness"
 
@@ -17,7 +17,7 @@ def test_fuzz_robustness(contract_probe, rpc_stack, evidence, contract_setting):
                   call_timeout=float(contract_setting("fuzz_call_timeout_s", 5)),
                   shrink_seconds=float(contract_setting("fuzz_shrink_seconds", 30)),
                   methods=contract_setting("fuzz_methods", None),
-                  fs_snapshot=rpc_stack.fs_snapshot)
+                  fs_snapshot=lambda: rpc_stack.fs_snapshot(CANARY))
     art = evidence.artifact("fuzz-failures.json", json.dumps([f.as_dict() for f in report.failures], indent=2))
     summary = (f"{report.examples} examples over {len(report.per_method)} methods in {report.seconds:.1f} s; "
                f"mutations {report.mutations}")
