@@ -7,9 +7,9 @@ import pytest
 import yaml
 from security_support import CONTRACT, dev_stack, records, run_gate, verdicts
 
+from ivv.commands import endpoint
 from ivv.config.gates import GateSet
 from ivv.errors import ConfigError
-from ivv.commands import endpoint
 from ivv.pytestplugin import endpoint as endpoint_plugin
 from ivv.targets.endpoint import inventory_for
 

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 from ivv import resources
+from ivv.commands import endpoint
 from ivv.config.gates import SHIPPED, GateSet
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
 from ivv.evidence.bundle import VERDICTS, new_run_id
 from ivv.evidence.verdicts import exit_status
-from ivv.commands import endpoint
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import yaml
 
+from ivv.commands import endpoint as endpoint_lib
 from ivv.config import profile as profile_lib
 from ivv.contract import document as contract_lib
 from ivv.errors import ConfigError
 from ivv.evidence import redact
 from ivv.rpc.client import RpcClient, RpcConnectError, RpcError
 from ivv.security.surface import READ_ONLY_NAMES, READ_ONLY_PREFIXES
-from ivv.commands import endpoint as endpoint_lib
 from ivv.targets.endpoint import is_loopback
 
 
