@@ -113,7 +113,6 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
     return {
         "run_id": manifest.get("run_id"), "decision": verdicts["decision"], "decision_slug": slug(verdicts["decision"]),
         "reason": verdicts["reason"], "verdict_date": verdicts.get("date"), "counts": counts, "criteria": criteria,
-        "several_targets": any(len(c["targets"]) > 1 for c in criteria),
         "findings_count": sum(len(c["findings"]) for c in criteria),
         "harness_errors": verdicts.get("harness_errors") or [],
         "integrity": _integrity(verdicts), "selection": _selection(verdicts, manifest),

@@ -179,6 +179,15 @@ def _findings(entry: dict, by_seq: dict[int, Record]) -> list[dict]:
     return out
 
 
+def _threshold_text(entry: dict, binding: Record | None) -> str | None:
+    """The gate's threshold, or the one the binding record was judged against when that differs."""
+    gate = (entry.get("threshold") or {}).get("text")
+    recorded = (binding.threshold or {}).get("text") if binding is not None and binding.kind == "measurement" else None
+    if recorded and gate and recorded != gate:
+        return f"{recorded} (as recorded; the gate says {gate})"
+    return recorded or gate
+
+
 def criterion_view(cid: str, entry: dict, criterion, by_seq: dict[int, Record], record_views: dict[int, dict],
                    bundle_path: Path) -> dict:
     """Everything the grid row and the criterion's section show."""
@@ -193,7 +202,7 @@ def criterion_view(cid: str, entry: dict, criterion, by_seq: dict[int, Record], 
     views = [dict(record_views[r.seq], binding=r.seq == seq) for r in records if r.seq in record_views]
     plotted = sorted((v for v in views if v.get("svg")), key=lambda v: not v["binding"])
     unverified = NOT_VERIFIED in (entry["verdict"], entry.get("underlying"))
-    threshold = (entry.get("threshold") or {}).get("text")
+    threshold = _threshold_text(entry, binding)
     trace = entry.get("trace") or list(getattr(criterion, "trace", None) or [])
     return {
         "id": cid, "title": entry.get("title") or cid, "slug": slug(entry["verdict"]),
