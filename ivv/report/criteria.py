@@ -223,10 +223,10 @@ def criterion_view(cid: str, entry: dict, criterion, by_seq: dict[int, Record], 
 
 
 def details_json(details: dict | None, limit: int = 600) -> str | None:
-    """Record details other than tables and exchanges, as compact JSON for the record's row."""
+    """Record details other than tables, as compact JSON for the record's row."""
     if not isinstance(details, dict):
         return None
-    rest = {k: v for k, v in details.items() if k not in ("table", "tables", "exchanges", "exchange")}
+    rest = {k: v for k, v in details.items() if k not in ("table", "tables")}
     if not rest:
         return None
     text = json.dumps(rest, sort_keys=True, ensure_ascii=False)
