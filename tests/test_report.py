@@ -45,17 +45,22 @@ def test_render_writes_verdicts_and_both_reports(bundle_dir):
     assert json.loads((bundle_dir / "verdicts.json").read_text()) == verdicts
     markdown = paths["markdown"].read_text()
     page = paths["html"].read_text()
-    for text in ("Decision: HOLD.", "demo.file_roundtrip", "## Not verified", "## Waivers", "## Suite: demo",
+    for text in ("Decision: HOLD.", "demo.file_roundtrip", "## Criteria", "## Criterion by criterion",
+                 "**Why it is NOT VERIFIED:** no test measured it", "## Waivers",
                  "## Device facts", "QEMU virtual device", '| tags | ["x", "y"] |', "## Phase timings",
                  "| boot | 16.2 |", "## Provenance", "9.8.7", "evidence.jsonl sha256",
                  "Latency table", "get\\|status", "(#ev-1)", "artifacts/", "plots/record-00001.svg",
+                 "latencies.csv](artifacts/", "(11 B)",
                  "WAIVED** (underlying NOT VERIFIED) by lab-team", "Expired waiver for `demo.untested`",
                  "| applied (NOT VERIFIED waived) |", "| expired: covers nothing |"):
         assert text in markdown, text
+    for cid in ("demo.latency", "demo.file_roundtrip", "demo.skipped", "demo.untested"):
+        assert f'<a id="crit-{cid}"></a>' in markdown and f'id="crit-{cid}"' in page, cid
     assert verdicts["criteria"]["demo.untested"]["verdict"] == "NOT VERIFIED"
     assert "the waiver expired on 2000-01-01" in verdicts["criteria"]["demo.untested"]["reason"]
-    assert '<table id="criteria-table">' in page and "<svg" in page and 'id="ev-1"' in page
-    assert "<script" not in page and "<link" not in page and "<metadata>" not in page
+    assert '<table id="criteria-table" class="grid">' in page and "<svg" in page and 'id="ev-1"' in page
+    assert "<script src" not in page and "<link" not in page and "<metadata>" not in page
+    assert page.count("<script") == 1  # the small inline filter, nothing loaded
     assert not re.search(r"""(src|href)=["']?(https?:)?//|url\(\s*['"]?https?:""", page)
     assert "Latency table" in page and "get|status" in page
 
@@ -111,4 +116,16 @@ def test_measured_cell_of_a_criterion_with_checks_and_a_measurement_shows_both(t
     bundle.finish()
     render_bundle(bundle.path)
     markdown = (bundle.path / "gate-review.md").read_text()
-    assert "restart to ready: 3.25 ms; 2 of 2 checks pass" in markdown
+    assert "**3.25 ms** (restart to ready); 2 of 2 checks pass" in markdown
+
+
+def test_a_record_judged_against_another_threshold_shows_both(tmp_path):
+    """The binding value is shown against the threshold that judged it, and the gate's beside it."""
+    gates = GateSet([load_gate(DEMO / "demo-gate.yaml")])
+    bundle = Bundle.create(tmp_path / "reports", "run-t", gates=gates)
+    bundle.recorder(test="t::limit", suite="demo").measure("demo.latency", "worst sleep", 3.0, unit="ms",
+                                                             threshold="< 1 ms")
+    bundle.finish()
+    _, paths = render_bundle(bundle.path)
+    row = next(line for line in paths["markdown"].read_text().splitlines() if line.startswith("| [`demo.latency`]"))
+    assert "| < 1 ms (as recorded; the gate says < 50 ms) | **3 ms** (worst sleep) | **FAIL** |" in row

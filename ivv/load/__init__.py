@@ -4,5 +4,5 @@
 `runner` runs Locust as a library (closed and open model), `distributed` runs master + workers,
 `stats` turns the recorded requests into HDR percentiles, `resources` samples the service on the
 target, `launch` runs a load in its own process (Locust monkey-patches with gevent, so it never shares
-a process with asyncio code), `plots` draws latency and memory over time.
+a process with asyncio code); its latency and memory plots are drawn by `ivv.report.plots`.
 """

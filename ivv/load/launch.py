@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivv.errors import IvvError
-from ivv.load import plots
 from ivv.load.resources import ProcessSelector, ResourceSampler, memory_fit, write_csv
 from ivv.load.spec import TOKEN_ENV, LoadSpec
+from ivv.report import plots
 
 START_MARGIN_S = 60.0
 

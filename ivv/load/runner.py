@@ -19,11 +19,11 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV, StatsCSVFileWriter, stats_history
 
-from ivv.load import plots
 from ivv.load.jsonrpc_user import JsonRpcConnection, make_user_class
 from ivv.load.recorder import CALL_FIELDS, Recorder
 from ivv.load.spec import LoadSpec
 from ivv.load.stats import summarize, time_series
+from ivv.report import plots
 
 DRAIN_MARGIN_S = 1.0
 
