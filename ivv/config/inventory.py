@@ -27,8 +27,8 @@ def schema() -> dict:
     return loader.schema("inventory")
 
 
-def _expectation(error: jsonschema.ValidationError) -> str | None:
-    """Inventory wording for a schema violation (None: the loader's general wording)."""
+def _expectation(error: jsonschema.ValidationError) -> str:
+    """Inventory wording for a schema violation."""
     if error.validator == "required":
         return error.message.replace("is a required property", "is required")
     if error.validator == "additionalProperties":
@@ -38,7 +38,7 @@ def _expectation(error: jsonschema.ValidationError) -> str | None:
         return f"expected an integer port 1-65535, got {error.instance!r}"
     if error.validator == "not" and "tls" in map(str, error.absolute_path):
         return "give either ca_file (the CA clients trust) or lab_ca: true (the harness issues one), not both"
-    return None
+    return error.message
 
 
 @dataclass
