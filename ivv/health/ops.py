@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from ivv.health import latency
-from ivv.health.readiness import HealthAnswer, consistency, probe, wait_not_ready, wait_ready
+from ivv.health.readiness import HealthAnswer, consistency, probe, wait_ready
 from ivv.poll import wait_until
 from ivv.stack.base import Capability
 
@@ -91,23 +91,53 @@ class HealthOps:
         """What the device itself says about the stack's components."""
         return self.stack.components_view()
 
+    @property
+    def stable_polls(self) -> int:
+        """Consecutive ready answers that make readiness stable (gate `health.stable_polls`)."""
+        return max(1, int(self.setting("health.stable_polls", 3)))
+
+    @property
+    def not_ready_polls(self) -> int:
+        """Consecutive not-ready answers that make a drop real, not a blip (gate `health.not_ready_polls`)."""
+        return max(1, int(self.setting("health.not_ready_polls", 3)))
+
     # -- scenarios -----------------------------------------------------------------------------------
-    def _wait(self, endpoint: Endpoint, want_ready: bool) -> dict:
+    def _hold(self, endpoint: Endpoint, want_ready: bool, polls: int) -> dict:
+        """Wait until `polls` answers in a row say ready (or answer and say not ready); a flapping endpoint
+        never gets there. A refused connection never counts as not ready: it proves nothing about whether
+        the health server tells the truth."""
         url = self.url(endpoint)
-        waited = (wait_ready if want_ready else wait_not_ready)(url, self.transition_timeout_s, 0.25,
-                                                                spec=endpoint.spec)
+        streak = {"n": 0}
+
+        def check():
+            answer = probe(url, endpoint.spec, timeout=min(5.0, self.transition_timeout_s))
+            agrees = answer.is_ready if want_ready else (answer.answered and not answer.is_ready)
+            streak["n"] = streak["n"] + 1 if agrees else 0
+            return streak["n"] >= polls, answer.summary()
+
+        waited = wait_until(check, self.transition_timeout_s, 0.25)
         if not waited.reached:
             self.stack.reachable()
         last = waited.last if isinstance(waited.last, dict) else {}
         answer = HealthAnswer(url, last.get("status_code"), last.get("body"), 0.0, last.get("error"))
         consistent, reason = consistency(answer, endpoint.status_codes) if answer.answered else (False, "no answer")
         return {"reached": waited.reached, "elapsed_s": round(waited.elapsed_s, 3), "polls": waited.polls,
-                "last": last, "consistent": consistent, "consistency": reason}
+                "in_a_row": polls, "last": last, "consistent": consistent, "consistency": reason,
+                "history": [{"status_code": h.get("status_code"), "status": (h.get("body") or {}).get("status")
+                             if isinstance(h.get("body"), dict) else None} for h in waited.history[-8:]
+                            if isinstance(h, dict)]}
+
+    def _wait(self, endpoint: Endpoint, want_ready: bool) -> dict:
+        return self._hold(endpoint, want_ready, self.stable_polls if want_ready else self.not_ready_polls)
 
     def dependency_cycle(self) -> dict:
-        """Stop the media dependency: readiness must say not ready (code and body agreeing); start it again."""
+        """Readiness stably ready first; stop the media dependency: readiness must say not ready (code and
+        body agreeing) for `not_ready_polls` answers in a row while the device confirms the component is
+        down; start it again: stably ready. Without a stable baseline nothing is stopped."""
         self.stack.require(Capability.CONTROL)
-        result = {"timeout_s": self.transition_timeout_s}
+        result = {"timeout_s": self.transition_timeout_s, "baseline": self._wait(self.ready_endpoint, True)}
+        if not result["baseline"]["reached"]:
+            return result
         stopped = self.stack.control("media", "stop")
         result["stop"] = {"exit": stopped.exit_status}
         try:

@@ -26,18 +26,24 @@ FIELDS = ("t_s", "wall", "pid", "rss_mb", "cpu_pct", "fds", "threads")
 
 @dataclass(frozen=True)
 class ProcessSelector:
-    """How to find the service's process on the target: exactly one of unit, pidfile, pid, pattern."""
+    """How to find the service's process on the target: exactly one of unit, pidfile, pid, pattern, port
+    (the process listening on it) or container (its main process, `engine` docker or podman)."""
 
     unit: str | None = None
     pidfile: str | None = None
     pid: int | None = None
     pattern: str | None = None
+    port: int | None = None
+    container: str | None = None
+    engine: str = "docker"
     sudo: bool = False
 
+    WAYS = ("unit", "pidfile", "pid", "pattern", "port", "container")
+
     def __post_init__(self) -> None:
-        given = [k for k in ("unit", "pidfile", "pid", "pattern") if getattr(self, k)]
+        given = [k for k in self.WAYS if getattr(self, k)]
         if len(given) != 1:
-            raise ConfigError(f"process selector: give exactly one of unit, pidfile, pid, pattern (got {given})")
+            raise ConfigError(f"process selector: give exactly one of {', '.join(self.WAYS)} (got {given})")
 
     def shell(self) -> str:
         if self.unit:
@@ -46,6 +52,10 @@ class ProcessSelector:
             return f"cat {shlex.quote(self.pidfile)}"
         if self.pid:
             return f"echo {int(self.pid)}"
+        if self.port:
+            return (f"ss -ltnpH 'sport = :{int(self.port)}' | grep -o 'pid=[0-9]*' | head -n1 | cut -d= -f2")
+        if self.container:
+            return f"{self.engine} inspect -f '{{{{.State.Pid}}}}' {shlex.quote(self.container)}"
         return f"pgrep -o -f {shlex.quote(self.pattern)}"
 
     @property
@@ -54,6 +64,10 @@ class ProcessSelector:
             return f"unit {self.unit}"
         if self.pidfile:
             return f"pidfile {self.pidfile}"
+        if self.port:
+            return f"process listening on port {self.port}"
+        if self.container:
+            return f"container {self.container} ({self.engine})"
         return f"pid {self.pid}" if self.pid else f"process matching {self.pattern!r}"
 
 

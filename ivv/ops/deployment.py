@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from ivv.errors import ProfileError
-from ivv.evidence.facts import Fact
+from ivv.evidence.facts import Fact, Undecided
 from ivv.ops import runbook
 from ivv.ops.files import data_checksums, diff_inventory, file_inventory, without_noise
 from ivv.ops.operation import Operation, run_operation
@@ -205,21 +205,45 @@ class StackOps:
 
     def observe_environment(self, environment: str) -> list[Fact]:
         """What the running service shows of the environment's configuration: TLS on the API port as the
-        profile says for this environment (a TLS handshake is tried, not a file read), and the service's
-        own report of its environment where its health answer carries one."""
+        profile says for this environment (a TLS handshake is tried, not a file read), every port listening
+        on that environment's bind address, and the environment the stack reports itself where the
+        profile names a command for it (`deployment.environment_command`)."""
         host, port = self.target.address(self.profile.rpc["port"])
         want_tls = self.profile.tls(environment)
         seen_tls, detail = speaks_tls(host, port)
-        return [Fact(f"API port {self.profile.rpc['port']} speaks TLS: {want_tls}", seen_tls == want_tls,
-                     want_tls, detail)]
+        out = [Fact(f"API port {self.profile.rpc['port']} speaks TLS: {want_tls}", seen_tls == want_tls,
+                    want_tls, detail)]
+        for item in self.ports(environment):
+            seen = facts.listening_addresses(self.target, item.port)
+            wanted = {facts.normalise_address(a) for a in item.addresses}
+            out.append(Fact(f"{item.name} port {item.port} listens on {sorted(wanted)} only", seen == wanted,
+                            sorted(wanted), sorted(seen)))
+        command = self.deployment.get("environment_command")
+        if command:
+            result = self.target.run(command, timeout=30)
+            reported = result.stdout.strip() if result.exit_status == 0 else f"exit {result.exit_status}"
+            out.append(Fact("the stack reports the environment deployed", reported == environment, environment,
+                            reported))
+        return out
+
+    def environments_differ(self, configs: dict[str, dict]) -> Fact | Undecided:
+        """Each environment deployed left its own configuration: an installer that ignores the environment
+        leaves the same files (sha256) for two of them, which no single-environment check can see."""
+        name = "each environment deploys its own configuration"
+        if len(configs) < 2:
+            return Undecided(name, f"only {len(configs)} environment deployed; nothing to compare")
+        if not all(configs.values()):
+            return Undecided(name, "the configuration folder (paths.config) is empty or missing")
+        sums = {env: sorted((p, v.get("sha256")) for p, v in inv.items() if v.get("type") == "f")
+                for env, inv in configs.items()}
+        same = [(a, b) for i, a in enumerate(sums) for b in list(sums)[i + 1:] if sums[a] == sums[b]]
+        return Fact(name, not same, expected="a different configuration per environment",
+                    observed=("identical configuration files for " + "; ".join(f"{a} and {b}" for a, b in same))
+                    if same else f"{len(configs)} environments, each its own configuration")
 
     def unit_files(self) -> list[str]:
-        out = []
-        for unit in self.units:
-            result = self.target.run(f"systemctl show --property=FragmentPath --value {shlex.quote(unit)}", timeout=30)
-            if result.exit_status == 0 and result.stdout.strip():
-                out.append(result.stdout.strip())
-        return out
+        return [path for path in (facts.unit_state(self.target, unit).get("FragmentPath") for unit in self.units)
+                if path]
 
     def inventory_install(self) -> dict:
         """The install tree plus the units' own files: what an install, upgrade or rollback writes."""
@@ -241,13 +265,15 @@ class StackOps:
         return data_checksums(self.target, self.profile.data_dirs)
 
     def seed_data_markers(self) -> list[str]:
-        """One random file per data directory, owned like the directory, so 'data kept' has data to keep."""
+        """One random file per data directory, owned like the directory, so 'data kept' has data to keep;
+        the files actually written (a write that failed is left out, so the comparison stays honest)."""
         written = []
         for directory in self.profile.data_dirs:
             path = f"{directory.rstrip('/')}/ivv-marker-{int(time.time() * 1000)}.bin"
-            self.target.run(f"sudo sh -c 'head -c 65536 /dev/urandom > {path}' && "
-                            f"sudo chown --reference={shlex.quote(directory)} {path}", timeout=30)
-            written.append(path)
+            result = self.target.run(f"sudo sh -c 'head -c 65536 /dev/urandom > {path}' && "
+                                     f"sudo chown --reference={shlex.quote(directory)} {path}", timeout=30)
+            if result.exit_status == 0:
+                written.append(path)
         return written
 
     def code_paths_present(self) -> list[str]:
@@ -279,9 +305,10 @@ class StackOps:
         up = self.upgrade(baseline.next_version, baseline.environment)
         upgraded = self.installed_version()
         back = self.rollback(baseline.environment)
+        config = self.config_inventory()
         after = AfterRollback(
-            version=self.installed_version(), upgraded_version=upgraded, data=self.data_checksums(),
-            config_diff=diff_inventory(baseline.config, self.config_inventory()),
+            version=self.installed_version(), upgraded_version=upgraded, data=self.data_checksums(), config=config,
+            config_diff=diff_inventory(baseline.config, config),
             residue=residue_of(diff_inventory(baseline.install, self.inventory_install()), self.paths,
                              baseline.next_version))
         return up, back, after

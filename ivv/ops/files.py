@@ -9,6 +9,8 @@ import json
 import shlex
 from collections.abc import Iterable, Mapping
 
+from ivv.evidence.facts import Fact, Undecided
+
 # Files a running service legitimately creates inside its install tree (bytecode caches).
 RUNTIME_NOISE = ("__pycache__",)
 
@@ -89,3 +91,23 @@ def diff_checksums(before: Mapping[str, str], after: Mapping[str, str]) -> dict:
 def without_noise(inventory: dict) -> dict:
     return {p: v for p, v in inventory.items() if not any(n in p.split("/") for n in RUNTIME_NOISE)}
 
+
+
+def kept(name: str, before: Mapping[str, str], after: Mapping[str, str], folders: Iterable[str]) -> Fact | Undecided:
+    """Every data file of `before` still there with the same sha256; with no file to compare, nothing is
+    proven (Undecided), however equal two empty sets are."""
+    if not before:
+        where = ", ".join(folders) or "no data folder (the profile names none in paths.data)"
+        return Undecided(name, f"no data file to compare in {where}")
+    return Fact(name, dict(before) == dict(after), expected=f"{len(before)} files unchanged (sha256)",
+                observed=diff_checksums(before, after))
+
+
+def same_tree(name: str, before: Mapping[str, dict], after: Mapping[str, dict], what: str) -> Fact | Undecided:
+    """Two file inventories equal (path, mode, owner, sha256); with nothing in `before`, nothing is proven."""
+    if not before:
+        return Undecided(name, f"no file to compare: {what} is empty or missing")
+    diff = diff_inventory(before, after)
+    return Fact(name, is_empty_diff(diff), expected=f"{len(before)} files unchanged ({what})",
+                observed={k: (v if len(str(v)) < 400 else f"{len(v)} paths") for k, v in diff.items()},
+                details={"files_compared": len(before)})

@@ -18,6 +18,7 @@ class AfterRollback:
     version: str | None
     upgraded_version: str | None
     data: dict
+    config: dict
     config_diff: dict
     residue: dict
 

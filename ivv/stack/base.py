@@ -23,7 +23,9 @@ from ivv.config.profile import Profile
 from ivv.errors import CapabilityMissing, StackError
 from ivv.health import readiness
 from ivv.poll import WaitResult
+from ivv.stack import components
 from ivv.stack.api import ApiEndpoint
+from ivv.stack.components import Component, ComponentState
 
 
 class Capability(StrEnum):
@@ -58,34 +60,6 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
 
 
 @dataclass(frozen=True)
-class Component:
-    """One part of a stack: the API service or a dependency (the media server), and how it runs."""
-
-    name: str                      # the profile's role for it: "service", "media"
-    kind: str                      # "systemd" | "process" | "container"
-    unit: str | None = None        # systemd unit
-    pidfile: str | None = None     # process: a pid file
-    port: int | None = None        # process: the port it listens on
-    pattern: str | None = None     # process: a command-line match
-    container: str | None = None   # container: its docker/podman name
-
-    @property
-    def label(self) -> str:
-        ref = self.unit or self.container or self.pidfile or (f"port {self.port}" if self.port else self.pattern)
-        return f"{self.name} ({self.kind} {ref})" if ref else f"{self.name} ({self.kind})"
-
-
-@dataclass(frozen=True)
-class ComponentState:
-    """What the device says about a component, independently of the stack's own health answer."""
-
-    name: str
-    running: bool
-    pid: int | None = None
-    detail: str = ""
-
-
-@dataclass(frozen=True)
 class Listeners:
     """The listening sockets of a stack's processes, their users, and how they were read."""
 
@@ -94,18 +68,6 @@ class Listeners:
     source: str
     raw: str = ""
     judge_users: bool = True       # False for a process tree the harness itself runs
-
-
-def profile_components(profile: Profile) -> list[Component]:
-    """The components the profile names: the service (its first unit) and the media dependency."""
-    out = []
-    units = profile.units
-    if units:
-        out.append(Component("service", "systemd", unit=units[0]))
-    media_unit = profile.media.get("unit") or (units[1] if len(units) > 1 else None)
-    if media_unit:
-        out.append(Component("media", "systemd", unit=media_unit))
-    return out
 
 
 class Stack:
@@ -148,7 +110,7 @@ class Stack:
     # -- where it answers ---------------------------------------------------------------------
     @property
     def components(self) -> list[Component]:
-        return profile_components(self.profile)
+        return components.from_profile(self.profile)
 
     def component(self, name: str) -> Component:
         for comp in self.components:

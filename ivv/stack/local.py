@@ -32,7 +32,8 @@ from ivv.ops.commands import render
 from ivv.poll import wait_for
 from ivv.rpc.auth import Credentials
 from ivv.stack import credentials as creds
-from ivv.stack.base import Capability, Component, ComponentState, Listeners, Stack
+from ivv.stack.base import Capability, Listeners, Stack
+from ivv.stack.components import Component, ComponentState
 from ivv.targets.facts import descendants
 from ivv.targets.local import LocalTarget
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivv.errors import CapabilityMissing
-from ivv.load.resources import ProcessSelector
+from ivv.stack import components
 from ivv.stack.base import Capability, ComponentState, Listeners, Stack
 from ivv.targets import facts
 
@@ -31,47 +31,38 @@ class RemoteStack(Stack):
         if "shell" not in self.target.capabilities:
             return frozenset()
         caps = {Capability.SHELL, Capability.LISTENERS, Capability.JOURNAL, Capability.FILES}
-        if any(self._command_for(c.name, "restart") for c in self.components) or self.profile.media.get("stop"):
+        if self.components:
+            caps.add(Capability.RESOURCES)
+        if any(self._command_for(c.name, "restart") for c in self.components) or \
+                any(self._command_for(c.name, "stop") for c in self.components):
             caps.add(Capability.CONTROL)
         if self.profile.camera.get("remove") and self.profile.camera.get("restore"):
             caps.add(Capability.CAMERA)
-        if any(c.kind == "systemd" for c in self.components):
-            caps.add(Capability.RESOURCES)
         return frozenset(caps)
 
     # -- control ------------------------------------------------------------------------------------
     def _command_for(self, component: str, action: str) -> str | None:
-        """The profile's own command for an action (`media.stop`), else systemctl for a systemd unit."""
-        section = self.profile.data.get(component) or {}
-        if isinstance(section, dict) and section.get(action):
-            return section[action]
         comp = next((c for c in self.components if c.name == component), None)
-        if comp is not None and comp.kind == "systemd" and action in ("stop", "start", "restart"):
-            return f"sudo systemctl {action} {shlex.quote(comp.unit)}"
-        return None
+        if comp is None:
+            return None
+        try:
+            return components.command(comp, action)
+        except CapabilityMissing:
+            return None
 
     def control(self, component: str, action: str):
         self.require(Capability.CONTROL)
-        command = self._command_for(component, action)
-        if command is None:
-            raise CapabilityMissing(f"{self}: no command to {action} its {component} component")
+        command = components.command(self.component(component), action)
         return self.target.run(command, timeout=120)
 
     def component_state(self, name: str) -> ComponentState:
-        comp = self.component(name)
-        if comp.kind != "systemd" or "shell" not in self.target.capabilities:
-            raise CapabilityMissing(f"{self}: cannot observe {comp.label}")
-        state = facts.unit_state(self.target, comp.unit)
-        pid = int(state["MainPID"]) if state.get("MainPID", "").isdigit() else None
-        return ComponentState(name, state.get("ActiveState") == "active", pid or None,
-                              f"{state.get('ActiveState')}/{state.get('SubState')}")
+        if "shell" not in self.target.capabilities:
+            raise CapabilityMissing(f"{self}: no shell on {self.target.name} to observe its components")
+        return components.state(self.target, self.component(name))
 
     def process(self, component: str = "service"):
         self.require(Capability.RESOURCES)
-        comp = self.component(component)
-        if comp.kind != "systemd":
-            raise CapabilityMissing(f"{self}: cannot find the process of {comp.label}")
-        return self.target, ProcessSelector(unit=comp.unit, sudo=True)
+        return self.target, components.selector(self.component(component))
 
     # -- facts ----------------------------------------------------------------------------------------
     def listeners(self) -> Listeners:

@@ -105,6 +105,9 @@ class Target:
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
+    def __post_init__(self) -> None:
+        """Set-up a kind needs once created (a subclass overrides; the base needs none)."""
+
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
 

@@ -1,4 +1,9 @@
-"""The `local` kind: processes on this machine, for fast self-tests and endpoint-only runs."""
+"""The `local` kind: processes on this machine, for fast self-tests and endpoint-only runs.
+
+Commands written for a device say `sudo -n ...`; run as root on a machine without sudo (a CI container),
+they go through a small `sudo` stand-in put first on PATH (options dropped, `-u USER` through runuser),
+so a stack's own scripts and ivv's device facts run here unchanged.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,33 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 
 from ivv.targets.base import CommandResult, CommandTimeout, Target, register_target
+
+SUDO_STAND_IN = """#!/bin/sh
+# ivv: root on a machine without sudo: run the command as given; -u USER runs it as that user.
+user=
+while [ $# -gt 0 ]; do
+  case "$1" in -u) user=$2; shift 2;; --) shift; break;; -*) shift;; *) break;; esac
+done
+if [ -n "$user" ] && [ "$user" != root ]; then exec runuser -u "$user" -- "$@"; fi
+exec "$@"
+"""
+
+
+def ensure_sudo() -> None:
+    """Root without sudo: put the stand-in first on this process's PATH (children inherit it)."""
+    if os.geteuid() != 0 or shutil.which("sudo"):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ivv-sudo-"))
+    (folder / "sudo").write_text(SUDO_STAND_IN)
+    (folder / "sudo").chmod(0o755)
+    os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @register_target("local")
@@ -20,6 +46,9 @@ class LocalTarget(Target):
     `spawn`: the harness starts a stack's processes here itself (the profile's `local` process tree)."""
 
     capabilities = frozenset({"shell", "files", "spawn"})
+
+    def __post_init__(self) -> None:
+        ensure_sudo()
 
     def run(self, cmd: str, timeout: float = 60, check: bool = False) -> CommandResult:
         started = time.monotonic()

@@ -6,6 +6,7 @@ configuration, idempotent reinstall, uninstall (data kept), reinstall.
 
 import pytest
 
+from ivv.evidence.facts import record
 from ivv.ops import files
 from ivv.targets import facts
 
@@ -86,14 +87,11 @@ def test_second_install_changes_nothing(evidence, ops, fresh_install):
     before, units_before = ops.inventory_install(), ops.unit_states()
     op = ops.install(ops.current_version, environment)
     after, units_after = ops.inventory_install(), ops.unit_states()
-    diff = files.diff_inventory(before, after)
-    art = evidence.artifact("idempotence-diff.json", ops.dump(diff))
+    evidence.artifact("idempotence-diff.json", ops.dump(files.diff_inventory(before, after)))
     evidence.check("ops.deploy", "second install succeeds and is ready", op.succeeded and op.ready,
                    expected="exit 0, ready", observed=[(s.command, s.exit_status) for s in op.steps])
-    evidence.check("ops.deploy", "second install changes no installed file (path, mode, owner, sha256)",
-                   files.is_empty_diff(diff), expected="no added/removed/changed files",
-                   observed={k: len(v) for k, v in diff.items()}, artifacts=[art],
-                   details={"files_compared": len(before)})
+    record(evidence, files.same_tree("second install changes no installed file (path, mode, owner, sha256)",
+                                     before, after, "the install tree and unit files"), "ops.deploy")
     evidence.check("ops.deploy", "second install leaves unit states unchanged", units_before == units_after,
                    expected=units_before, observed=units_after)
 
@@ -103,6 +101,7 @@ def test_environment_configuration_applied(evidence, ops):
     """Each environment in turn, observed through the running service (the target's own environment is
     the one already deployed; the reinstall after uninstall puts it back and observes it again)."""
     deployed = ops.deployed_environment()
+    configs = {}
     for environment in sorted(ops.environments, key=lambda e: e != deployed):   # what is deployed first
         if ops.deployed_environment() != environment:
             op = ops.configure(environment)
@@ -114,6 +113,8 @@ def test_environment_configuration_applied(evidence, ops):
         for fact in ops.observe_environment(environment):
             evidence.check("ops.env_config", f"{environment}: {fact.name}", fact.passed,
                            expected=fact.expected, observed=fact.observed)
+        configs[environment] = ops.config_inventory()
+    record(evidence, ops.environments_differ(configs), "ops.env_config")
 
 
 @pytest.mark.criterion("ops.deploy", "ops.data_preserved", "ops.env_config")
@@ -130,16 +131,14 @@ def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
     leftovers = ops.code_paths_present()
     evidence.check("ops.deploy", "uninstall removes the installed code", not leftovers,
                    expected="no install directory", observed=leftovers)
-    data_after = ops.data_checksums()
-    evidence.check("ops.data_preserved", "uninstall keeps every data file (sha256)", data_before == data_after,
-                   expected=f"{len(data_before)} files unchanged",
-                   observed=files.diff_checksums(data_before, data_after))
+    record(evidence, files.kept("uninstall keeps every data file (sha256)", data_before, ops.data_checksums(),
+                                ops.profile.data_dirs), "ops.data_preserved")
     op = ops.install(ops.current_version, environment)
     evidence.check("ops.deploy", "reinstall after uninstall completes to ready", op.succeeded and op.ready,
                    expected="exit 0, ready", observed={"steps": [(s.command, s.exit_status) for s in op.steps],
                                                        "ready": op.ready_observation})
-    evidence.check("ops.data_preserved", "data still intact after reinstall", ops.data_checksums() == data_before,
-                   expected=f"{len(data_before)} files unchanged", observed=len(ops.data_checksums()))
+    record(evidence, files.kept("data still intact after reinstall", data_before, ops.data_checksums(),
+                                ops.profile.data_dirs), "ops.data_preserved")
     for fact in ops.observe_environment(environment):
         evidence.check("ops.env_config", f"{environment} after reinstall: {fact.name}", fact.passed,
                        expected=fact.expected, observed=fact.observed)

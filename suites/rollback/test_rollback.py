@@ -4,6 +4,7 @@ import statistics
 
 import pytest
 
+from ivv.evidence.facts import record
 from ivv.ops import files
 from ivv.ops.rollback import residue_found
 
@@ -23,14 +24,10 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
                        expected=baseline.version, observed=after.version,
                        details={"version": after.version, "rollback_s": back.total_s,
                                 "ready": (back.ready_observation or {}).get("body")})
-        evidence.check("ops.data_preserved", f"run {run}: data sha256 unchanged after upgrade and rollback",
-                       after.data == baseline.data, expected=f"{len(baseline.data)} files",
-                       observed=files.diff_checksums(baseline.data, after.data),
-                       details={"sha256": {p.rsplit("/", 2)[-2] + "/" + p.rsplit("/", 1)[-1]: v[:16]
-                                           for p, v in sorted(after.data.items())}})
-        evidence.check("ops.data_preserved", f"run {run}: configuration restored to {baseline.version}'s",
-                       files.is_empty_diff(after.config_diff), expected=f"no config file differs from {baseline.version}'s",
-                       observed=after.config_diff)
+        record(evidence, files.kept(f"run {run}: data sha256 unchanged after upgrade and rollback", baseline.data,
+                                    after.data, ops.profile.data_dirs), "ops.data_preserved")
+        record(evidence, files.same_tree(f"run {run}: configuration restored to {baseline.version}'s", baseline.config,
+                                         after.config, "the configuration folder"), "ops.data_preserved")
         evidence.check("ops.rollback_time", f"run {run}: no files of {baseline.next_version} remain",
                        not residue_found(after.residue), expected=f"install tree and unit files equal to {baseline.version}'s",
                        observed=after.residue)
@@ -62,6 +59,5 @@ def test_broken_release_detected_and_rolled_back(evidence, ops, baseline):
                    result.version == baseline.version, expected=baseline.version, observed=result.version)
     evidence.measure("ops.rollback_time", f"failed upgrade: time from failure detected to healthy on {baseline.version}",
                      result.recovery_s, unit="s", artifacts=[art])
-    evidence.check("ops.data_preserved", "data sha256 unchanged after the failed upgrade",
-                   result.data == baseline.data, expected=f"{len(baseline.data)} files",
-                   observed=files.diff_checksums(baseline.data, result.data))
+    record(evidence, files.kept("data sha256 unchanged after the failed upgrade", baseline.data, result.data,
+                                ops.profile.data_dirs), "ops.data_preserved")
