@@ -1,0 +1,13 @@
+#!/bin/sh
+# install.sh ROOT PORT VERSION ENVIRONMENT ARCHIVE: unpack the release, write the environment's config, start.
+set -eu
+root=$1; port=$2; version=$3; environment=$4; archive=$5
+mkdir -p "$root/releases/$version" "$root/config" "$root/run" "$root/logs"
+tar -xzf "$archive" -C "$root/releases/$version"
+ln -sfn "$root/releases/$version" "$root/current"
+knobs=$(cat "$root/config/knobs" 2>/dev/null || true)
+case " $knobs " in *" ignore_env "*) environment=development;; esac
+printf 'environment: %s\nlevel: %s\n' "$environment" "$([ "$environment" = production ] && echo WARNING || echo INFO)" \
+    > "$root/config/app.yaml"
+echo "$environment" > "$root/config/environment"
+sh "$root/current/scripts/ctl.sh" "$root" "$port" restart all
