@@ -20,7 +20,7 @@ from ivv.errors import ProfileError
 from ivv.evidence.facts import Fact, Undecided
 from ivv.ops import runbook
 from ivv.ops.files import data_checksums, diff_inventory, file_inventory, without_noise
-from ivv.ops.operation import Operation, run_operation
+from ivv.ops.operation import Operation
 from ivv.ops.rollback import AfterRollback, Baseline, BrokenUpgrade, residue_of
 from ivv.ops.rules import PathRule, Port, ServiceUser
 from ivv.rpc.tls import speaks_tls
@@ -320,8 +320,8 @@ class StackOps:
             raise ProfileError(f"{self.profile.path}: deployment.broken names no broken release to test with")
         self.stack.upload(broken)
         start = time.monotonic()
-        commands = self.stack.commands("upgrade", broken, baseline.environment)
-        up = run_operation(self.target, f"upgrade {broken}", commands, self.stack.wait_ready, self.ready_timeout_s)
+        up = self.stack.operation("upgrade", broken, baseline.environment, ready_timeout_s=self.ready_timeout_s,
+                                  upload=False)
         if up.failed_step is not None:
             detection = f"upgrade command exited {up.failed_step.exit_status}: {up.failed_step.command}"
         elif not up.ready:

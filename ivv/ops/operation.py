@@ -33,6 +33,7 @@ class Operation:
     total_s: float | None = None      # first command start -> ready (None when never ready)
     ready_wait_s: float = 0.0
     ready_observation: object = None
+    window: tuple[float, float] | None = None   # the device's own clock (epoch s) around the operation
 
     @property
     def succeeded(self) -> bool:

@@ -242,7 +242,12 @@ class Stack:
     def listeners(self) -> Listeners:
         raise CapabilityMissing(f"{self}: cannot list its listening sockets")
 
-    def journal(self, since: str, until: str | None = None) -> str:
+    def device_time(self) -> float | None:
+        """The device's own clock (epoch seconds); None where the stack cannot read it."""
+        return None
+
+    def journal(self, since: float, until: float | None = None) -> str:
+        """The device journal between two device-clock times (epoch seconds)."""
         raise CapabilityMissing(f"{self}: has no journal to read")
 
     def run(self, command: str, timeout: float = 300):

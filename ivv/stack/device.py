@@ -52,18 +52,22 @@ class DeviceStack(RemoteStack):
         return operation_commands(self.profile, operation, values)
 
     def operation(self, operation: str, version: str | None = None, environment: str | None = None,
-                  wait_ready: bool | None = None, ready_timeout_s: float | None = None) -> Operation:
+                  wait_ready: bool | None = None, ready_timeout_s: float | None = None,
+                  upload: bool = True) -> Operation:
         """Run one operation's commands in order (stop at the first failure), then wait for ready
         (by default after every operation but uninstall and purge)."""
         self.require(Capability.DEPLOY)
         if wait_ready is None:
             wait_ready = operation not in ("uninstall", "purge")
         environment = environment or self.environment
-        if version and operation in ("install", "upgrade"):
+        if upload and version and operation in ("install", "upgrade"):
             self.upload(version)
+        began = self.device_time()
         op = run_operation(self.target, f"{operation} {version or ''}".strip(),
                            self.commands(operation, version, environment),
                            self.wait_ready if wait_ready else None, ready_timeout_s or self.ready_timeout_s)
+        ended = self.device_time()
+        op.window = (began, ended) if began is not None and ended is not None else None
         self.move(operation, op.succeeded and (op.ready or not wait_ready))
         if operation in ("install", "upgrade") and op.succeeded:
             self.environment = environment

@@ -75,12 +75,22 @@ class RemoteStack(Stack):
         return Listeners([s for s in every if s.pid in pids], {p: u for p, u in users.items() if p in pids},
                          f"listening sockets on {self.target.name}", raw)
 
-    def journal(self, since: str, until: str | None = None) -> str:
-        """The device journal of a time window (systemd's journalctl; timestamps as UTC ISO text)."""
+    def device_time(self) -> float | None:
+        """The device's own clock (epoch seconds), to ask its journal about a window; None without a shell."""
+        if "shell" not in self.target.capabilities:
+            return None
+        result = self.target.run("date -u +%s.%N", timeout=30)
+        try:
+            return float(result.stdout.strip())
+        except ValueError:
+            return None
+
+    def journal(self, since: float, until: float | None = None) -> str:
+        """The device journal between two device-clock times (epoch seconds), short ISO lines in UTC."""
         self.require(Capability.JOURNAL)
-        window = f"--since {shlex.quote(since)}" + (f" --until {shlex.quote(until)}" if until else "")
-        result = self.target.run(f"sudo -n journalctl --no-pager -o short-iso-precise --utc {window} "
-                                 "2>/dev/null || journalctl --no-pager -o short-iso-precise --utc " + window, 120)
+        window = f"--since @{since:.0f}" + (f" --until @{until + 1:.0f}" if until is not None else "")
+        command = f"journalctl --no-pager -q -o short-iso-precise --utc {window}"
+        result = self.target.run(f"sudo -n {command} 2>/dev/null || {command}", 120)
         return result.stdout
 
     def set_faults(self, knobs: Mapping[str, Any]) -> None:

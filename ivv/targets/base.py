@@ -101,6 +101,7 @@ class Target:
     tags: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     tls: Mapping[str, Any] = field(default_factory=dict)  # how clients verify its certificate (ivv.rpc.tls)
+    faults: Mapping[str, Any] = field(default_factory=dict)  # the stack's fault knobs on this device (self-tests)
 
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()

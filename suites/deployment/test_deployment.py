@@ -8,6 +8,7 @@ import pytest
 
 from ivv.evidence.facts import record
 from ivv.ops import files
+from ivv.ops.journal import evidence_of as journal_of
 from ivv.targets import facts
 
 
@@ -15,9 +16,11 @@ from ivv.targets import facts
 def test_fresh_install_completes_to_ready(evidence, ops, fresh_install):
     op = fresh_install
     art = evidence.artifact("install.json", ops.dump(op))
+    journal, found = journal_of(evidence, ops.stack, op)
     evidence.check("ops.deploy", f"install {ops.current_version} commands exit 0", op.succeeded,
                    expected="every command exits 0",
-                   observed=[f"{s.command} -> {s.exit_status}" for s in op.steps], artifacts=[art])
+                   observed=[f"{s.command} -> {s.exit_status}" for s in op.steps], artifacts=[art, *journal],
+                   details=found or None)
     evidence.check("ops.deploy", "service ready after install (code and body)", op.ready,
                    expected="ready", observed=op.ready_observation, artifacts=[art])
     evidence.measure("ops.deploy", "install time, first command to ready", op.total_s, unit="s",
@@ -123,8 +126,10 @@ def test_uninstall_keeps_data_and_reinstall_works(evidence, ops, fresh_install):
     ops.seed_data_markers()
     data_before = ops.data_checksums()
     op = ops.uninstall()
+    journal, found = journal_of(evidence, ops.stack, op)
     evidence.check("ops.deploy", "uninstall commands exit 0", op.succeeded,
-                   expected="exit 0", observed=[(s.command, s.exit_status) for s in op.steps])
+                   expected="exit 0", observed=[(s.command, s.exit_status) for s in op.steps], artifacts=journal,
+                   details=found or None)
     gone = {unit: facts.unit_state(ops.target, unit).get("LoadState") for unit in ops.units}
     evidence.check("ops.deploy", "uninstall removes the units", all(v == "not-found" for v in gone.values()),
                    expected="LoadState=not-found", observed=gone)

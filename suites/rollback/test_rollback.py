@@ -6,6 +6,7 @@ import pytest
 
 from ivv.evidence.facts import record
 from ivv.ops import files
+from ivv.ops.journal import evidence_of as journal_of
 from ivv.ops.rollback import residue_found
 
 
@@ -19,11 +20,12 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
         evidence.check("ops.rollback_time", f"run {run}: upgrade to {baseline.next_version} answers as it",
                        up.succeeded and up.ready and after.upgraded_version == baseline.next_version,
                        expected=baseline.next_version, observed=after.upgraded_version)
+        journal, found = journal_of(evidence, ops.stack, back)
         evidence.check("ops.rollback_time", f"run {run}: rollback to {baseline.version} answers as it",
                        back.succeeded and back.ready and after.version == baseline.version,
-                       expected=baseline.version, observed=after.version,
+                       expected=baseline.version, observed=after.version, artifacts=journal,
                        details={"version": after.version, "rollback_s": back.total_s,
-                                "ready": (back.ready_observation or {}).get("body")})
+                                "ready": (back.ready_observation or {}).get("body"), **found})
         record(evidence, files.kept(f"run {run}: data sha256 unchanged after upgrade and rollback", baseline.data,
                                     after.data, ops.profile.data_dirs), "ops.data_preserved")
         record(evidence, files.same_tree(f"run {run}: configuration restored to {baseline.version}'s", baseline.config,
@@ -52,9 +54,10 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
 def test_broken_release_detected_and_rolled_back(evidence, ops, baseline):
     result = ops.broken_upgrade(baseline)
     art = evidence.artifact("broken-upgrade.json", ops.dump(result.as_dict()))
+    journal, found = journal_of(evidence, ops.stack, result.upgrade)
     evidence.check("ops.rollback_time", "upgrade to a release that cannot start is detected as failed",
                    result.detected, expected="upgrade exits non-zero or the service never becomes ready",
-                   observed=result.detection, artifacts=[art])
+                   observed=result.detection, artifacts=[art, *journal], details=found or None)
     evidence.check("ops.rollback_time", f"service back on {baseline.version} after the failed upgrade",
                    result.version == baseline.version, expected=baseline.version, observed=result.version)
     evidence.measure("ops.rollback_time", f"failed upgrade: time from failure detected to healthy on {baseline.version}",
