@@ -10,8 +10,10 @@ import sys
 import time
 
 from ivv.config.inventory import load_inventory
-from ivv.errors import ConfigError, TargetUnreachable
-from ivv.targets.ssh import SshTarget
+from ivv.errors import ConfigError, IvvError, TargetUnreachable
+from ivv.targets.base import target_kinds
+from ivv.targets.lease import Lease
+from ivv.targets.qemu import attached
 from ivv.vdevice.image import build_image, cached_image
 from ivv.vdevice.machine import running_devices
 from ivv.vdevice.progress import Progress
@@ -54,6 +56,10 @@ def add_parser(subparsers) -> None:
     facts.add_argument("--inventory", help="inventory YAML (default deployment/inventory/vdevice.yaml)")
     facts.add_argument("--target", help="target name (default: every target in the inventory)", action="append")
     facts.set_defaults(func=cmd_facts)
+
+    leases = sub.add_parser("leases", help="who holds each shared (ssh) device of an inventory, and until when")
+    leases.add_argument("--inventory", help="inventory YAML (default deployment/inventory/vdevice.yaml)")
+    leases.set_defaults(func=cmd_leases)
 
 
 def cmd_build(args) -> int:
@@ -111,18 +117,13 @@ def cmd_status(args) -> int:
     return 0
 
 
-def _ssh_target(device: dict) -> SshTarget:
-    return SshTarget(name=device["name"], host="127.0.0.1", port=int(device["ssh_port"]), user=device["user"],
-                     key=device["key"], connect_timeout=5, host_key_checking="off")
-
-
 def cmd_ssh(args) -> int:
     devices = _select([args.name] if args.name else [])
     if len(devices) != 1:
         names = ", ".join(d["name"] for d in devices) or "none"
         raise TargetUnreachable(f"pick one running virtual device with --name (running: {names}); ivv device up starts one")
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    target = _ssh_target(devices[0])
+    target = attached(devices[0])
     argv = target.ssh_argv(*command, tty=not command and sys.stdin.isatty())
     os.execvp(argv[0], _without_control(argv))
     return 0
@@ -145,18 +146,40 @@ def _without_control(argv: list[str]) -> list[str]:
 
 def cmd_facts(args) -> int:
     inventory = load_inventory(args.inventory)
-    names = inventory.select(args.target)
-    running = {d["name"]: d for d in running_devices()}
     report = {}
-    for name in names:
-        entry = inventory.entry(name)
-        if entry["kind"] == "qemu" and name in running:
-            target = _ssh_target(running[name])
-            facts = {**target.facts(), "kind": "qemu", "accel": running[name]["accel"]}
-        else:
-            target = inventory.create(name)
-            facts = target.facts()
-        target.close()
-        report[name] = facts
+    for name in inventory.select(args.target):
+        target = inventory.create(name)
+        try:
+            report[name] = target.inspect()
+        finally:
+            target.close()
     print(json.dumps(report if len(report) > 1 else next(iter(report.values())), indent=2, default=str))
+    return 0
+
+
+def cmd_leases(args) -> int:
+    """Who holds each shared device of the inventory, until when (the device's own clock)."""
+    inventory = load_inventory(args.inventory)
+    shared = [n for n in inventory.names() if target_kinds()[inventory.entry(n)["kind"]].shared]
+    if not shared:
+        print(f"{inventory.path}: no shared device (ssh targets take leases; this machine and virtual devices "
+              "belong to the run that uses them)")
+        return 0
+    for name in shared:
+        target = inventory.create(name)
+        try:
+            lease = Lease(target, "ivv-device-leases")
+            info, now = lease.read(), lease.device_now()
+        except IvvError as exc:
+            print(f"{name}: not reachable ({exc})")
+            continue
+        finally:
+            target.close()
+        if info is None:
+            print(f"{name}: free")
+        else:
+            left = info.expires - (now or info.expires)
+            state = f"expires in {left:.0f} s" if left > 0 else f"EXPIRED {-left:.0f} s ago (the next run takes over)"
+            print(f"{name}: leased by run {info.run_id} ({info.holder}@{info.host}, pid {info.pid}), {state}"
+                  + (f", took over from {info.taken_over_from}" if info.taken_over_from else ""))
     return 0

@@ -105,6 +105,7 @@ class Target:
 
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    shared: ClassVar[bool] = False   # other runs (other runner hosts) may use it too: a run takes a lease
 
     def __post_init__(self) -> None:
         """Set-up a kind needs once created (a subclass overrides; the base needs none)."""
@@ -135,6 +136,10 @@ class Target:
         facts = parse_facts(result.stdout)
         facts.update(name=self.name, kind=self.kind, environment=self.environment)
         return facts
+
+    def inspect(self) -> dict[str, Any]:
+        """Facts for `ivv device facts` (a kind may reuse a device that is already running)."""
+        return self.facts()
 
     def address(self, port: int) -> tuple[str, int]:
         """Where the harness reaches `port` of the device."""

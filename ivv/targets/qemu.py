@@ -209,6 +209,19 @@ class QemuTarget(Target):
     def testinfra_host(self):
         return self._ready_ssh().testinfra_host()
 
+    def inspect(self) -> dict:
+        """Facts of the device of this name already running (`ivv device up`), else of a fresh boot."""
+        from ivv.vdevice.machine import running_devices
+
+        running = {d["name"]: d for d in running_devices()}
+        if self.name not in running or self.started:
+            return super().inspect()
+        ssh = attached(running[self.name])
+        try:
+            return {**ssh.facts(), "kind": self.kind, "accel": running[self.name]["accel"]}
+        finally:
+            ssh.close()
+
     @property
     def console_log(self):
         if self.machine is None:
@@ -220,3 +233,9 @@ class QemuTarget(Target):
         self._ready_ssh()
         if not self.started:
             raise TargetError(f"{self.name}: not running")
+
+
+def attached(device: dict) -> SshTarget:
+    """An SSH target on a virtual device already running (`ivv device up`), from its state file."""
+    return SshTarget(name=device["name"], host="127.0.0.1", port=int(device["ssh_port"]), user=device["user"],
+                     key=device["key"], connect_timeout=5, host_key_checking="off")

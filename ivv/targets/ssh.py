@@ -43,6 +43,7 @@ class SshTarget(Target):
     known_hosts: str | None = None           # default <ivv cache>/known_hosts
 
     capabilities = frozenset({"shell", "files"})
+    shared = True
 
     @classmethod
     def inventory_entry(cls, entry, defaults, place):
