@@ -170,8 +170,8 @@ class Bundle:
         still shows which records it had written by then."""
         with self._lock:
             if self.journal is not None:
-                self.manifest.setdefault("seal", {})["evidence"] = {"records": self.journal.count,
-                                                                    "head": self.journal.head}
+                count, head = self.journal.position()
+                self.manifest.setdefault("seal", {})["evidence"] = {"records": count, "head": head}
             self.write_manifest()
 
     def deselected(self, entries: list[dict]) -> None:

@@ -131,6 +131,11 @@ class Journal:
         """Records written so far (the seq of the last one)."""
         return self._seq
 
+    def position(self) -> tuple[int, str]:
+        """(records written, hash of the last line), read together: the manifest's checkpoint."""
+        with self._lock:
+            return self._seq, self.head
+
     def append(self, kind: str, criterion: str | None, name: str, **fields: Any) -> Record:
         if kind not in KINDS:
             raise ValueError(f"record kind {kind!r} is not one of {KINDS}")

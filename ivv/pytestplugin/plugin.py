@@ -10,6 +10,7 @@ recorded by `ivv.pytestplugin.selection`.
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from ivv.config.gates import GateSet
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError, PrerequisiteError
 from ivv.evidence import bundle as bundle_lib
-from ivv.evidence import redact
+from ivv.evidence import integrity, redact
 from ivv.evidence.journal import Recorder, now
 from ivv.evidence.verdict import Verdict
 from ivv.pytestplugin import selection as selection_lib
@@ -95,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "vdevice: needs the booted virtual device")
     config.addinivalue_line("markers", "slow: a slow local self-test")
     redact.register_from_env()
+    redact.register(os.environ.get(integrity.KEY_ENV))  # the bundle signing key, when set
     for value in config.getoption("ivv_secret") or ():
         redact.register(value)
     try:
