@@ -1,7 +1,8 @@
 """The `ivv` command: one subcommand per module in `ivv.commands`.
 
-Each command module offers `add_parser(subparsers)` and `run(args) -> int`. Exit status: 0 success or
-PROCEED, 1 HOLD or a failed check, 2 the harness could not run (bad configuration, missing prerequisite).
+Each command module offers `add_parser(subparsers)` and `run(args) -> int`. Exit statuses are the table
+in `ivv.evidence.verdict.ExitStatus`: 0 success or PROCEED, 1 HOLD or a failed check, 2 the harness could
+not run (bad configuration, missing prerequisite), 3 a bundle was altered after its run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import importlib
 import sys
 
 from ivv.errors import ConfigError, PrerequisiteError, TargetUnreachable
+from ivv.evidence.verdict import ExitStatus
 
 COMMANDS = ("gate", "report", "init", "device", "stack", "load", "profile")
 
@@ -30,15 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # what was typed, recorded by `ivv gate` as the run's selection
     try:
         return int(args.func(args) or 0)
     except (ConfigError, PrerequisiteError) as exc:
         print(f"ivv: error: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.COULD_NOT_RUN
     except TargetUnreachable as exc:
         print(f"ivv: target unreachable: {exc}", file=sys.stderr)
-        return 2
+        return ExitStatus.COULD_NOT_RUN
     except KeyboardInterrupt:
         print("ivv: interrupted", file=sys.stderr)
         return 130

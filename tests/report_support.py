@@ -176,8 +176,9 @@ def demo_run(tmp_path: Path, run_id: str = "shot") -> Path:
     shutil.copyfile(DEMO / "demo_suite.py", suite / "demo_suite.py")  # outside the repo: no root conftest
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "demo_suite.py",
-         "--ivv-gate", str(DEMO / "demo-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"), "--ivv-run-id", run_id],
-        cwd=suite, capture_output=True, text=True, timeout=120, env={**os.environ, "IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+         "--ivv-gate", str(DEMO / "demo-gate-strict.yaml"), "--ivv-reports", str(tmp_path / "reports"),
+         "--ivv-run-id", run_id],
+        cwd=suite, capture_output=True, text=True, timeout=120, env=dict(os.environ))
     bundle = tmp_path / "reports" / run_id
     assert (bundle / "gate-review.html").exists(), result.stdout + result.stderr
     return bundle

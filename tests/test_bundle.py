@@ -22,7 +22,10 @@ def test_create_writes_manifest_gate_copy_and_latest_link(tmp_path):
     bundle.recorder().check("demo.file_roundtrip", "session fact", True)
     bundle.finish()
     loaded = Bundle.load(tmp_path / "latest")
-    assert loaded.manifest["ended"] and len(loaded.manifest["evidence_sha256"]) == 64
+    assert loaded.manifest["ended"] and loaded.manifest["format"] == 2
+    assert loaded.manifest["seal"]["evidence"]["records"] == 1 and len(loaded.manifest["seal"]["evidence"]["head"]) == 64
+    assert loaded.manifest["seal"]["files"]["gates/demo.yaml"] == gates.gates[0].sha256
+    assert loaded.verify().status == "verified"
     assert [r.name for r in loaded.records()] == ["session fact"]
     assert loaded.gates.criterion("demo.latency").threshold.text == "< 50 ms"
     assert loaded.waivers()[0].criterion == "security.transport_tls"

@@ -30,7 +30,8 @@ def test_gate_proceeds_then_holds_under_an_injected_fault(suites):
     good = ivv([*base, "--run-id", "ok", "--", "-q"], suites)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "decision: PROCEED" in good.stdout and "out/ok/gate-review.html" in good.stdout
-    bad = ivv([*base, "--run-id", "bad"], suites, env={"IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+    strict = ["gate", "--suites-dir", "suites", "--gate", DEMO / "demo-gate-strict.yaml", "--reports", "out"]
+    bad = ivv([*strict, "--run-id", "bad"], suites)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "decision: HOLD" in bad.stdout
     again = ivv(["report", suites / "out" / "bad", "--check"], suites)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from ivv.config.gates import GateSet, load_gate
+from ivv.errors import ConfigError
 from ivv.evidence import redact
 from ivv.evidence.journal import Journal, Recorder, read_records
 
@@ -31,10 +32,14 @@ def test_measure_uses_the_gate_threshold_and_decides(recorder, tmp_path):
     assert json.loads(lines[0])["series"]["values"] == [1, 2]
 
 
-def test_explicit_threshold_overrides_and_missing_threshold_is_an_error(recorder):
-    assert recorder.measure("demo.latency", "strict", 12.5, unit="ms", threshold="< 10 ms").verdict == "FAIL"
-    with pytest.raises(ValueError, match="no threshold"):
+def test_a_threshold_in_code_or_none_in_the_gate_is_a_config_error(recorder):
+    # the old flaw: "< 500 ms" typed in a test made 400 ms PASS beside the gate's "< 50 ms"
+    with pytest.raises(ConfigError, match="a threshold written in code"):
+        recorder.measure("demo.latency", "lenient", 400, unit="ms", threshold="< 500 ms")
+    with pytest.raises(ConfigError, match="'demo.file_roundtrip' has no `threshold`"):
         recorder.measure("demo.file_roundtrip", "size", 3)
+    with pytest.raises(ConfigError, match="'x.unknown' is in no loaded gate"):
+        recorder.measure("x.unknown", "size", 3)
     with pytest.raises(TypeError, match="not a number"):
         recorder.measure("demo.latency", "p95", "12 ms")
     with pytest.raises(ValueError, match="cannot compare"):
@@ -98,3 +103,60 @@ def test_reopening_a_killed_journal_drops_the_torn_line_and_continues_numbering(
     journal.close()
     assert record.seq == 2
     assert [r.name for r in read_records(path)] == ["x", "y"]
+
+
+MONITORING = GateSet([load_gate(Path(__file__).resolve().parent / "demo" / "monitoring-gate.yaml")])
+
+
+def test_records_are_hash_chained_line_by_line(recorder, tmp_path):
+    from ivv.evidence import chain
+    recorder.check("demo.file_roundtrip", "a", True)
+    recorder.measure("demo.latency", "b", 3.0, unit="ms")
+    lines = (tmp_path / "evidence.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["prev"] == chain.GENESIS
+    assert json.loads(lines[1])["prev"] == chain.line_hash(lines[0])
+    assert recorder.journal.head == chain.line_hash(lines[1]) and recorder.journal.count == 2
+    assert lines[1].endswith(f'"prev": "{chain.line_hash(lines[0])}"}}')
+    assert chain.walk((tmp_path / "evidence.jsonl").read_bytes()).breaks == []
+
+
+def test_a_short_secret_never_touches_the_chain(tmp_path):
+    from ivv.evidence import chain
+    journal = Journal(tmp_path / "evidence.jsonl")
+    redact.register("0000")              # appears in GENESIS: the link itself is not redacted
+    try:
+        journal.append("check", "a.b", "x", verdict="PASS", value=True, observed="pin 0000")
+    finally:
+        redact.clear()
+        journal.close()
+    line = (tmp_path / "evidence.jsonl").read_text().splitlines()[0]
+    assert json.loads(line)["prev"] == chain.GENESIS and "pin 0000" not in line
+
+
+def test_a_setting_threshold_is_recorded_by_name(tmp_path):
+    journal = Journal(tmp_path / "evidence.jsonl")
+    rec = Recorder(journal=journal, bundle_dir=tmp_path, gates=MONITORING, test="t")
+    record = rec.measure("ops.restart_time", "restart", 2.5, unit="s", setting="health.start_to_ready_s",
+                         repeat_of="restart to ready")
+    assert record.verdict == "FAIL" and record.threshold["setting"] == "health.start_to_ready_s"
+    assert record.threshold["text"] == "≤ 2 s" and record.details == {"repeat_of": "restart to ready"}
+    with pytest.raises(ConfigError, match="'health.nope_s' is not set"):
+        rec.measure("ops.restart_time", "restart", 1.0, unit="s", setting="health.nope_s")
+    journal.close()
+
+
+def test_an_artifact_is_never_overwritten(recorder, tmp_path):
+    first = recorder.artifact("run.json", "one")
+    again = recorder.artifact("run.json", "one")
+    other = recorder.artifact("run.json", "two")
+    assert first.path == again.path and other.path.endswith("run-2.json")
+    assert (tmp_path / first.path).read_text() == "one" and (tmp_path / other.path).read_text() == "two"
+
+
+def test_read_records_keeps_the_written_seq_so_a_deleted_line_leaves_a_hole(recorder, tmp_path):
+    for name in "abc":
+        recorder.check("demo.file_roundtrip", name, True)
+    path = tmp_path / "evidence.jsonl"
+    lines = path.read_text().splitlines()
+    path.write_text(lines[0] + "\n" + lines[2] + "\n")
+    assert [r.seq for r in read_records(path)] == [1, 3]

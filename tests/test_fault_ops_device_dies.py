@@ -36,7 +36,11 @@ def test_fault_ops_device_dies_mid_suite(vdevice, tmp_path):
     finally:
         vdevice.link(True)
         vdevice.ssh.wait_reachable(120)      # the guest re-runs DHCP on link up; later tests need it
-    assert run.verdict("ops.monitoring") == "PASS", run.explain()          # measured before the cable went
+    measured = [r for r in run.records("ops.monitoring") if r["kind"] != "gap"]
+    assert measured and all(r["verdict"] == "PASS" for r in measured), run.explain()  # before the cable went
+    # -k ran one of its tests: ops.monitoring is not decided on that subset
+    assert run.verdict("ops.monitoring") == "NOT VERIFIED" and "deselected" in \
+        run.verdicts["criteria"]["ops.monitoring"]["reason"], run.explain()
     for criterion in ("ops.rollback_time", "ops.data_preserved"):
         assert run.verdict(criterion) == "NOT VERIFIED", run.explain()
     for criterion in ("ops.deploy", "ops.env_config", "ops.documentation"):

@@ -62,3 +62,35 @@ def test_wrong_type_reports_every_problem():
     with pytest.raises(GateError) as info:
         load_gate(BROKEN / "gate-wrong-type.yaml")
     assert "threshold.value: \"fifty\" has the wrong type; expected number" in str(info.value)
+
+
+def _gates(tmp_path, settings: str = "", trace: str = "") -> GateSet:
+    path = tmp_path / "gate.yaml"
+    path.write_text("gate: {id: g, title: G}\n" + settings + "criteria:\n"
+                    "  - {id: a.b, title: A, requirement: r, mandatory: true, suite: health" + trace + "}\n")
+    return GateSet([load_gate(path)])
+
+
+def test_trace_lists_the_requirements_a_criterion_verifies(tmp_path):
+    gates = _gates(tmp_path, trace=", trace: [REQ-12, CDR-4.3]")
+    assert gates.criterion("a.b").trace == ("REQ-12", "CDR-4.3")
+    assert gates.criterion("a.b").to_dict()["trace"] == ["REQ-12", "CDR-4.3"]
+    assert _gates(tmp_path / "..", trace="").criterion("a.b").trace == ()
+    with pytest.raises(GateError, match="trace"):
+        _gates(tmp_path, trace=", trace: [REQ-1, REQ-1]")
+
+
+def test_a_named_setting_is_a_threshold_in_three_forms(tmp_path):
+    gates = _gates(tmp_path, "settings:\n  health:\n    start_to_ready_s: 30\n    latency_p95_ms: {op: '<', value: 40, "
+                             "unit: ms}\n    text: '>= 95 %'\n    samples: 20\n    flag_s: true\n")
+    assert gates.threshold("a.b", "health.start_to_ready_s") == Threshold("<=", 30, "s")
+    assert gates.threshold("a.b", "health.latency_p95_ms") == Threshold("<", 40, "ms")
+    assert gates.threshold("a.b", "health.text") == Threshold(">=", 95, "%")
+    with pytest.raises(GateError, match="'health.samples' = 20 is not a threshold: a plain number needs a unit"):
+        gates.threshold("a.b", "health.samples")
+    with pytest.raises(GateError, match="'health.flag_s' = True is not a threshold"):
+        gates.threshold("a.b", "health.flag_s")
+    with pytest.raises(GateError, match="gate setting 'health.nope_s' is not set in any loaded gate"):
+        gates.threshold("a.b", "health.nope_s")
+    with pytest.raises(GateError, match="criterion 'a.b' has no `threshold`"):
+        gates.threshold("a.b")

@@ -41,6 +41,8 @@ def test_sigkill_mid_run_bundle_still_renders(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     written = [json.loads(line) for line in evidence.read_text().splitlines()]
     assert not (tmp_path / "killed" / "verdicts.json").exists()
+    with open(evidence, "a") as fh:  # as if killed in the middle of writing a record
+        fh.write('{"seq": 99, "kind": "chec')
 
     result = subprocess.run([sys.executable, "-m", "ivv.cli", "report", str(tmp_path / "killed")], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
@@ -50,6 +52,8 @@ def test_sigkill_mid_run_bundle_still_renders(tmp_path):
         if record["kind"] != "test":
             assert f'<a id="ev-{record["seq"]}"></a>{record["seq"]} | `{record["criterion"]}` | {record["name"]}' in markdown
     verdicts = json.loads((tmp_path / "killed" / "verdicts.json").read_text())
+    assert verdicts["integrity"]["status"] == "verified", verdicts["integrity"]  # killed is not altered
+    assert any("torn line" in note for note in verdicts["integrity"]["notes"])
     assert verdicts["criteria"]["demo.latency"]["verdict"] == "PASS"
     roundtrip = verdicts["criteria"]["demo.file_roundtrip"]
     assert roundtrip["verdict"] == "NOT VERIFIED" and "ended before" in roundtrip["reason"]

@@ -30,7 +30,7 @@ def broken_device():
 
 @pytest.mark.criterion("a.pass")
 def test_pass(evidence):
-    evidence.measure("a.pass", "latency", 5.0, unit="ms", threshold="< 50 ms")
+    evidence.measure("a.pass", "latency", 5.0, unit="ms")
 
 @pytest.mark.criterion("a.assert_fail")
 def test_assert_fail(evidence):
@@ -66,9 +66,19 @@ def test_plain():  # an unmarked test that records nothing: it must not touch an
 '''
 
 
+OUTCOMES_GATE = """
+gate: {id: outcomes, title: Outcomes}
+criteria:
+  - {id: a.pass, title: Pass, requirement: fast, mandatory: true, suite: demo, threshold: {op: "<", value: 50, unit: ms}}
+""" + "".join(f"  - {{id: a.{name}, title: {name}, requirement: {name}, mandatory: true, suite: demo}}\n"
+              for name in ("assert_fail", "error_before", "error_after", "nothing", "skip", "setup_error"))
+
+
 def test_outcomes_become_verdicts_and_the_bundle_is_complete(tmp_path):
     (tmp_path / "test_outcomes.py").write_text(OUTCOMES)
-    result = run_pytest(["test_outcomes.py", "--ivv-run-id", "r1", "--ivv-reports", tmp_path / "reports"], tmp_path)
+    (tmp_path / "gate.yaml").write_text(OUTCOMES_GATE)
+    result = run_pytest(["test_outcomes.py", "--ivv-gate", "gate.yaml", "--ivv-run-id", "r1", "--ivv-reports",
+                         tmp_path / "reports"], tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     bundle = tmp_path / "reports" / "r1"
     verdicts = json.loads((bundle / "verdicts.json").read_text())
@@ -123,8 +133,7 @@ def test_session_fixture_records_manifest_facts_and_evidence(tmp_path):
         def device(ivv_bundle):
             ivv_bundle.update_manifest("targets", {"vdev": {"kernel": "6.1.0", "cores": 2}})
             ivv_bundle.set_manifest("stack", {"name": "camera-service", "version": "1.2.3"})
-            ivv_bundle.recorder(suite="deployment").measure("demo.latency", "boot time", 16.0, unit="s",
-                                                             threshold="<= 60 s")
+            ivv_bundle.recorder(suite="deployment").measure("demo.latency", "boot time", 0.016, unit="s")
             return "vdev"
 
         @pytest.mark.criterion("demo.file_roundtrip")
@@ -157,7 +166,8 @@ def test_demo_suite_proceeds_and_fails_when_the_threshold_is_not_met(tmp_path):
     assert verdicts["criteria"]["demo.skipped"]["verdict"] == "NOT VERIFIED"
     assert verdicts["criteria"]["demo.untested"]["reason"] == "no test measured it."
     # Fault injection: the measured latency cannot meet an impossible threshold -> FAIL, HOLD.
-    bad = run_pytest([*args, "--ivv-run-id", "bad"], suite, env={"IVV_DEMO_LATENCY_LIMIT_MS": "0.001"})
+    strict = ["demo_suite.py", "--ivv-gate", DEMO / "demo-gate-strict.yaml", "--ivv-reports", tmp_path]
+    bad = run_pytest([*strict, "--ivv-run-id", "bad"], suite)
     verdicts = json.loads((tmp_path / "bad" / "verdicts.json").read_text())
     assert verdicts["criteria"]["demo.latency"]["verdict"] == "FAIL"
     assert verdicts["decision"] == "HOLD"
@@ -168,7 +178,8 @@ def test_demo_suite_proceeds_and_fails_when_the_threshold_is_not_met(tmp_path):
 STOP_GATE = """
 gate: {id: stop, title: Stop on fail}
 criteria:
-  - {id: s.deploy, title: Deploy, requirement: installs, mandatory: true, suite: deployment, stop_on_fail: true}
+  - {id: s.deploy, title: Deploy, requirement: installs, mandatory: true, suite: deployment, stop_on_fail: true,
+     threshold: {op: "<=", value: 600, unit: s}}
   - {id: s.later, title: Later, requirement: needs the deployment, mandatory: true, suite: health}
 """
 
@@ -180,7 +191,7 @@ def test_stop_on_fail_stops_the_run_and_names_the_cause(tmp_path):
 
         @pytest.mark.criterion("s.deploy")
         def test_deploy(evidence):
-            evidence.measure("s.deploy", "install time", 900, unit="s", threshold="<= 600 s")
+            evidence.measure("s.deploy", "install time", 900, unit="s")
 
         @pytest.mark.criterion("s.later")
         def test_later(evidence):

@@ -1,5 +1,6 @@
 """`ivv profile init` against the running dev stack: a commented, loadable, endpoint-only profile."""
 
+import json
 import subprocess
 import sys
 
@@ -36,7 +37,11 @@ def test_init_writes_a_profile_the_gate_can_use(tmp_path):
     assert "#   ping (viewer): anonymous: -32001, token: result" in text
     assert "take_snapshot (operator): anonymous: -32001, token: not called" in text
     assert "# bind:" in text and "# rate_limit:" in text  # left for the user: never guessed
-    assert verdicts(bundle)["criteria"]["security.auth_enforced"]["verdict"] == "PASS", output[-2000:]
+    records = [json.loads(line) for line in (bundle / "evidence.jsonl").read_text().splitlines()]
+    hostile = [r for r in records if r["criterion"] == "security.auth_enforced" and r["kind"] == "check"]
+    assert hostile and all(r["verdict"] == "PASS" for r in hostile), output[-2000:]
+    # -k ran one of the criterion's tests: the others were deselected, so it is not decided on that subset
+    assert verdicts(bundle)["criteria"]["security.auth_enforced"]["verdict"] == "NOT VERIFIED", output[-2000:]
 
 
 @pytest.mark.slow

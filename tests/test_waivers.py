@@ -34,3 +34,16 @@ def test_expiry_is_inclusive_and_expired_waivers_are_reported():
     assert find([waiver], "perf.p95_ms", date(2026, 6, 30)) == (waiver, [])
     assert find([waiver], "perf.p95_ms", date(2026, 7, 1)) == (None, [waiver])
     assert find([waiver], "perf.avg_response_ms", date(2026, 1, 1)) == (None, [])
+
+
+def test_a_waiver_may_name_the_target_it_covers(tmp_path):
+    path = tmp_path / "waivers.yaml"
+    path.write_text("waivers:\n  - {criterion: perf.p95_ms, reason: slow board this quarter, owner: qa,\n"
+                    "     expires: '2026-12-31', target: pi}\n  - {criterion: perf.p95_ms, reason: every board "
+                    "this quarter, owner: qa, expires: '2026-12-31'}\n")
+    for_pi, everywhere = load_waivers(path)
+    assert for_pi.target == "pi" and for_pi.to_dict()["target"] == "pi" and everywhere.target is None
+    day = date(2026, 6, 1)
+    assert find([for_pi], "perf.p95_ms", day, "pi")[0] is for_pi
+    assert find([for_pi], "perf.p95_ms", day, "vdevice")[0] is None
+    assert find([everywhere], "perf.p95_ms", day, "vdevice")[0] is everywhere

@@ -1,16 +1,21 @@
 """`ivv gate`: run the suites against a target with the given gates, print the decision and the report.
 
 A thin wrapper around pytest in a subprocess (a fresh interpreter per run, so plugin state and imported
-suites never leak between runs). Exit status: 0 PROCEED / PROCEED WITH CONDITIONS, 1 HOLD, 2 the
-harness could not run (bad gate, waiver or option; pytest usage error; no verdicts written).
+suites never leak between runs). With extra pytest arguments (after `--`), a collect-only pass of the
+same suites without them runs first, so every test of a criterion they leave out is recorded and its
+criterion stays NOT VERIFIED. The command line is recorded in the bundle (`selection.command`).
+Exit status (ivv.evidence.verdict.ExitStatus): 0 PROCEED / PROCEED WITH CONDITIONS, 1 HOLD, 2 the harness
+could not run (bad gate, waiver or option; pytest usage error; no verdicts written), 3 the bundle was altered.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ivv import resources
@@ -19,7 +24,7 @@ from ivv.config.gates import SHIPPED, GateSet
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
 from ivv.evidence.bundle import VERDICTS, new_run_id
-from ivv.evidence.verdicts import exit_status
+from ivv.evidence.verdict import ExitStatus
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -60,9 +65,38 @@ def suite_paths(selection: str | None, root: Path | None = None) -> list[str]:
     return [str(root / name) for name in chosen]
 
 
-def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
-    """The pytest command line for this gate run (extended by other options as the harness grows)."""
+def _extra(pytest_args) -> list[str]:
+    extra = list(pytest_args or [])
+    return extra[1:] if extra[:1] == ["--"] else extra
+
+
+# Extra pytest options that change how tests are found, not which are chosen: the collect-only pass
+# keeps them (a plugin may register a target kind the inventory names, or parametrise tests).
+COLLECTION_OPTIONS = ("-p", "-c", "-o", "--override-ini", "--rootdir", "--confcutdir", "--import-mode")
+
+
+def collection_options(user: list[str]) -> list[str]:
+    """The user's extra arguments that the collect-only pass needs too (`-p opsrun`, `-o key=value`)."""
+    out, index = [], 0
+    while index < len(user):
+        arg = user[index]
+        name = arg.split("=", 1)[0]
+        if name in COLLECTION_OPTIONS and "=" not in arg and index + 1 < len(user):
+            out += [arg, user[index + 1]]
+            index += 2
+            continue
+        if name in COLLECTION_OPTIONS or (arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--")):
+            out.append(arg)
+        index += 1
+    return out
+
+
+def pytest_commands(args: argparse.Namespace, run_id: str, command_line: str | None = None) -> tuple[list, list]:
+    """(the pytest arguments of the gate run, the user's extra arguments after `--`). `command_line` is
+    what the user typed, recorded in the bundle."""
+    user = _extra(args.pytest_args)
     args = endpoint.prepare_gate(args, run_id)
+    extra = _extra(args.pytest_args)
     out = suite_paths(args.suites, Path(args.suites_dir) if args.suites_dir else None)
     for gate in args.gate or SHIPPED:
         out += ["--ivv-gate", gate]
@@ -79,8 +113,32 @@ def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
         out += ["--ivv-profile", args.profile]
     for secret in args.secret:
         out += ["--ivv-secret", secret]
-    extra = list(args.pytest_args or [])
-    return out + (extra[1:] if extra[:1] == ["--"] else extra)
+    if command_line:
+        out += ["--ivv-command", command_line]
+    return out + extra[:len(extra) - len(user)], user     # the harness's own extras (endpoint plugin) first
+
+
+def pytest_args(args: argparse.Namespace, run_id: str) -> list[str]:
+    """The pytest command line for this gate run."""
+    base, user = pytest_commands(args, run_id)
+    return base + user
+
+
+def collect(base: list[str], user: list[str], folder: Path) -> list[str]:
+    """The collect-only pass: the run's own arguments without the user's extra ones (but with the
+    options that change how tests are found). Returns what the gate run needs to compare with it: the
+    same rootdir (so node ids match) and the file of expected tests. A suite that does not even collect
+    means the gate cannot run."""
+    expected = folder / "collected.json"
+    command = [sys.executable, "-m", "pytest", *base, *collection_options(user), "--collect-only", "-q",
+               "--ivv-collect-to", str(expected)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode not in (0, 5) or not expected.exists():  # 5: nothing collected
+        tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
+        raise ConfigError(f"collecting the suites failed (pytest exit status {result.returncode}): "
+                          + " / ".join(tail))
+    rootdir = json.loads(expected.read_text(encoding="utf-8"))["rootdir"]
+    return ["--rootdir", rootdir, "--ivv-expect", str(expected)]
 
 
 def validate_inputs(args: argparse.Namespace) -> GateSet:
@@ -110,18 +168,30 @@ def run_pytest(command: list[str], grace_s: float = 120.0) -> int:
 def run(args: argparse.Namespace) -> int:
     validate_inputs(args)
     run_id = args.run_id or new_run_id()
-    command = [sys.executable, "-m", "pytest", *pytest_args(args, run_id)]
-    returncode = run_pytest(command)
+    typed = shlex.join(["ivv", *(getattr(args, "argv", None) or ["gate"])])
+    base, user = pytest_commands(args, run_id, typed)
+    with tempfile.TemporaryDirectory(prefix="ivv-collect-") as folder:
+        compare = collect(base, user, Path(folder)) if user else []
+        returncode = run_pytest([sys.executable, "-m", "pytest", *base, *compare, *user])
     bundle = Path(args.reports) / run_id
     verdicts_file = bundle / VERDICTS
     if returncode in (3, 4) or not verdicts_file.exists():
         print(f"ivv: the harness could not run (pytest exit status {returncode}); "
               f"no verdicts in {bundle}", file=sys.stderr)
-        return 2
+        return ExitStatus.COULD_NOT_RUN
     verdicts = json.loads(verdicts_file.read_text(encoding="utf-8"))
     print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
     print(f"report: {bundle / 'gate-review.html'}")
     print(f"report: {bundle / 'gate-review.md'}")
     for problem in verdicts.get("harness_errors") or ():
         print(f"ivv: the harness could not run a test: {problem}", file=sys.stderr)
-    return exit_status(verdicts)
+    report_altered(verdicts)
+    return ExitStatus.for_verdicts(verdicts)
+
+
+def report_altered(verdicts: dict) -> None:
+    """`bundle altered: <what>` for each integrity problem of an altered bundle."""
+    integrity = verdicts.get("integrity") or {}
+    if integrity.get("status") == "altered":
+        for problem in integrity.get("problems") or ():
+            print(f"bundle altered: {problem}", file=sys.stderr)

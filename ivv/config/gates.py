@@ -2,6 +2,9 @@
 
 `load_gate(path)` validates one file; `GateSet` holds every gate of a run and answers the suites'
 questions (`criterion(id)`, `setting("load.users", 10)`), so thresholds live in the gate, not the suites.
+`GateSet.threshold(criterion, setting=None)` is the one place a measurement's threshold is found: the
+named gate setting, else the criterion's own `threshold`; the evidence journal and the re-derivation of
+verdicts both ask it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from ivv.evidence.thresholds import Threshold
 
 GATES_DIR = Path("deployment") / "gates"
 SHIPPED = ("cdr-deployment", "production-readiness")
+# Key suffix -> unit of a gate setting given as a plain number and used as a threshold.
+SETTING_UNITS = {"s": "s", "ms": "ms", "min": "min", "mb": "MB", "pct": "%"}
 
 
 @dataclass(frozen=True)
@@ -31,11 +36,13 @@ class Criterion:
     threshold: Threshold | None = None
     stop_on_fail: bool = False
     source: str | None = None
+    trace: tuple[str, ...] = ()           # requirement ids this criterion verifies (REQ-12, CDR-4.3)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "requirement": self.requirement, "mandatory": self.mandatory,
             "suite": self.suite, "gate": self.gate, "threshold": self.threshold.to_dict() if self.threshold else None,
+            "trace": list(self.trace),
         }
 
 
@@ -78,7 +85,7 @@ def load_gate(path: str | Path) -> Gate:
         criteria.append(Criterion(
             id=raw["id"], title=raw["title"], requirement=raw["requirement"], mandatory=raw["mandatory"],
             suite=raw["suite"], gate=gate_id, threshold=threshold, stop_on_fail=raw.get("stop_on_fail", False),
-            source=raw.get("source"),
+            source=raw.get("source"), trace=tuple(raw.get("trace") or ()),
         ))
     return Gate(
         id=gate_id, title=data["gate"]["title"], version=str(data["gate"].get("version", "")), path=path,
@@ -124,6 +131,42 @@ class GateSet:
 
     def get(self, criterion_id: str) -> Criterion | None:
         return self._criteria.get(criterion_id)
+
+    def threshold(self, criterion_id: str, setting: str | None = None) -> Threshold:
+        """A measurement's threshold: the gate setting `setting` names, else the criterion's own. GateError
+        when neither exists: a measurement nothing in the gate can decide is a configuration error."""
+        if setting is not None:
+            return self.setting_threshold(setting)
+        known = self.get(criterion_id)
+        if known is not None and known.threshold is not None:
+            return known.threshold
+        where = f"criterion {criterion_id!r} has no `threshold`" if known else \
+            f"criterion {criterion_id!r} is in no loaded gate ({self._names()})"
+        raise GateError(f"{where}: a measurement needs its threshold from the gate (add one to the criterion, "
+                        "or name a gate setting with setting='suite.key')")
+
+    def setting_threshold(self, key: str) -> Threshold:
+        """A gate setting used as a threshold: `{op, value, unit}`, text `"<= 60 s"`, or a plain number,
+        which is an upper bound (`<=`) in the unit its key ends with (`start_to_ready_s` -> s)."""
+        value = self.setting(key)
+        if value is None:
+            raise GateError(f"gate setting {key!r} is not set in any loaded gate ({self._names()}); a measurement "
+                            "judged by it needs it there")
+        try:
+            if isinstance(value, bool):
+                raise ValueError("a yes/no value is not a threshold")
+            if isinstance(value, (int, float)):
+                unit = key.rsplit("_", 1)[-1] if "_" in key.rsplit(".", 1)[-1] else ""
+                if unit not in SETTING_UNITS:
+                    raise ValueError(f"a plain number needs a unit suffix on its key (one of {', '.join(SETTING_UNITS)})"
+                                     " or the form {op, value, unit}")
+                return Threshold("<=", float(value), SETTING_UNITS[unit])
+            return Threshold.coerce(value)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise GateError(f"gate setting {key!r} = {value!r} is not a threshold: {exc}") from None
+
+    def _names(self) -> str:
+        return ", ".join(str(g.path) for g in self.gates) or "no gate loaded"
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A dotted setting (`load.users`) from the first gate that defines it, else `default`."""

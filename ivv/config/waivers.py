@@ -1,4 +1,5 @@
-"""Waivers: accepted shortfalls with reason, owner and expiry date. An expired waiver covers nothing."""
+"""Waivers: accepted shortfalls with reason, owner and expiry date. An expired waiver covers nothing.
+A waiver may name a `target` (it covers the criterion on that target only) or not (every target)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ class Waiver:
     owner: str
     expires: date
     ticket: str | None = None
+    target: str | None = None
+
+    def covers(self, criterion_id: str, target: str | None = None) -> bool:
+        return self.criterion == criterion_id and (self.target is None or self.target == target)
 
     def active_on(self, day: date) -> bool:
         """A waiver is valid up to and including its expiry date."""
@@ -25,7 +30,7 @@ class Waiver:
 
     def to_dict(self) -> dict[str, Any]:
         return {"criterion": self.criterion, "reason": self.reason, "owner": self.owner,
-                "expires": self.expires.isoformat(), "ticket": self.ticket}
+                "expires": self.expires.isoformat(), "ticket": self.ticket, "target": self.target}
 
 
 def load_waivers(path: str | Path, known_criteria=None) -> list[Waiver]:
@@ -45,15 +50,16 @@ def load_waivers(path: str | Path, known_criteria=None) -> list[Waiver]:
             raise WaiverError(f"{where}: waivers[{index}].criterion: {raw['criterion']!r} is in no loaded gate; "
                               f"expected one of {', '.join(sorted(known_criteria))}")
         waivers.append(Waiver(criterion=raw["criterion"], reason=raw["reason"], owner=raw["owner"],
-                              expires=expires, ticket=raw.get("ticket")))
+                              expires=expires, ticket=raw.get("ticket"), target=raw.get("target")))
     return waivers
 
 
-def find(waivers, criterion_id: str, day: date) -> tuple[Waiver | None, list[Waiver]]:
-    """(the active waiver covering the criterion on `day` or None, the expired ones that would have)."""
+def find(waivers, criterion_id: str, day: date, target: str | None = None) -> tuple[Waiver | None, list[Waiver]]:
+    """(the active waiver covering the criterion on `target` on `day` or None, the expired ones that would
+    have)."""
     active, expired = None, []
     for waiver in waivers:
-        if waiver.criterion != criterion_id:
+        if not waiver.covers(criterion_id, target):
             continue
         if waiver.active_on(day):
             active = active or waiver

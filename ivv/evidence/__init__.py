@@ -1,1 +1,15 @@
-"""evidence."""
+"""The evidence spine: records in, verdicts out, one way.
+
+- `journal.py`: `Record` (frozen, plain data), `Journal` (append-only evidence.jsonl, fsync'ed per record,
+  hash-chained), `Recorder` (the `evidence` fixture: `measure`, `check`, `gap`, `artifact`).
+- `chain.py`: the hash chain over journal lines (`prev`), and walking it to find where it breaks.
+- `bundle.py`: the run bundle folder (create, manifest, checkpoints, seal, load).
+- `integrity.py`: the manifest's seal (chain head, file digests, optional HMAC) and `verify()`.
+- `thresholds.py`: `Threshold(op, value, unit)`: checks a value, prints `< 50 ms`.
+- `verdict.py`: the `Verdict`, `Decision` and `ExitStatus` enums, and the worst-of order.
+- `rederive.py`: every record's verdict recomputed from its value and the gate's threshold.
+- `binding.py`: the measurement that decides a criterion on a target, its repeats, outliers.
+- `verdicts.py`: `derive()`: criterion verdicts per target and the gate decision (verdicts.json).
+- `facts.py`: `Fact` / `Undecided`, the positive-control and minimum-observation rules.
+- `redact.py`: the secret registry every writer passes its text through.
+"""

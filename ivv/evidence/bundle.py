@@ -1,5 +1,6 @@
 """The run bundle `reports/<run-id>/`: evidence.jsonl, manifest.json, artifacts, copies of the gate and
-waiver files, verdicts and reports. Everything needed to render the report again lives inside it.
+waiver files, verdicts and reports. Everything needed to render the report again lives inside it, and
+the manifest's `seal` (ivv.evidence.integrity) says what it was when the run wrote it.
 
 `current()` is the bundle of the running session (or None), for fixtures that record manifest facts
 (`current().set_manifest("targets", {...})`) or session-level evidence (`current().recorder()`).
@@ -7,7 +8,6 @@ waiver files, verdicts and reports. Everything needed to render the report again
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -24,6 +24,8 @@ import ivv
 from ivv.config.gates import GateSet, load_gate
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
+from ivv.evidence import integrity
+from ivv.evidence.integrity import FORMAT, Integrity, sha256_file
 from ivv.evidence.journal import Journal, Recorder, now, read_records
 from ivv.evidence.redact import redact, redact_obj
 
@@ -41,14 +43,6 @@ def current() -> Bundle | None:
 def set_current(bundle: Bundle | None) -> None:
     global _current
     _current = bundle
-
-
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def new_run_id() -> str:
@@ -85,6 +79,19 @@ def _write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def _redacted_manifest(manifest: dict) -> dict:
+    """The manifest as written: every fact redacted, the seal (paths and sha256 digests) kept exact, so
+    redacting a short secret can never break a digest; then signed when a key is set."""
+    body = {k: v for k, v in manifest.items() if k != "seal"}
+    try:
+        written = json.loads(redact(json.dumps(redact_obj(body), ensure_ascii=False)))
+    except ValueError:  # a secret that looks like a number: masking it in the text broke the JSON
+        written = redact_obj(body)
+    written["seal"] = json.loads(json.dumps(manifest.get("seal") or {}))
+    integrity.sign(written)
+    return written
+
+
 @dataclass
 class Bundle:
     path: Path
@@ -95,7 +102,9 @@ class Bundle:
     # -- creating a bundle ---------------------------------------------------------------------------
     @classmethod
     def create(cls, reports_dir: str | Path, run_id: str | None = None, gates: GateSet | None = None,
-               waiver_files=(), command: list[str] | None = None) -> Bundle:
+               waiver_files=(), command: list[str] | None = None, command_line: str | None = None) -> Bundle:
+        """A new bundle with its gate and waiver copies sealed. `command` is the pytest argument list,
+        `command_line` what the user typed (`ivv gate ...`), recorded as the run's selection."""
         run_id = run_id or new_run_id()
         path = Path(reports_dir) / run_id
         if (path / EVIDENCE).exists():
@@ -114,11 +123,14 @@ class Bundle:
             (path / "waivers").mkdir(exist_ok=True)
             shutil.copyfile(wfile, path / copy)
             waiver_entries.append({"file": str(wfile), "copy": copy.as_posix(), "sha256": sha256_file(wfile)})
+        copies = [e["copy"] for e in gate_entries + waiver_entries]
         manifest = {
-            "run_id": run_id,
+            "format": FORMAT, "run_id": run_id,
             "harness": {"version": harness_version(), "git_sha": git_sha(), "python": platform.python_version()},
             "started": now(), "ended": None, "command": command or [],
+            "selection": {"command": command_line or "", "deselected": []},
             "gates": gate_entries, "waivers": waiver_entries, "targets": {}, "stack": {},
+            "seal": {"evidence": {"records": 0, "head": None}, "files": integrity.sealed_files(path, copies)},
         }
         bundle = cls(path=path, manifest=manifest, journal=Journal(path / EVIDENCE), gates=gates or GateSet())
         bundle.write_manifest()
@@ -143,21 +155,48 @@ class Bundle:
             self.write_manifest()
 
     def write_manifest(self) -> None:
-        _write_json_atomic(self.path / MANIFEST, self.manifest)
+        _write_json_atomic(self.path / MANIFEST, _redacted_manifest(self.manifest))
 
-    def recorder(self, test: str | None = None, suite: str | None = None, target_name: Any = "local") -> Recorder:
-        """An evidence recorder outside a test (session fixtures: boot time, deployment facts)."""
+    def recorder(self, test: str | None = None, suite: str | None = None, target_name: Any = None) -> Recorder:
+        """An evidence recorder outside a test (session fixtures: boot time, deployment facts). Without a
+        target name its records concern every target of the criterion (a gate-level gap, a stop)."""
         if self.journal is None:
             self.journal = Journal(self.path / EVIDENCE)
         return Recorder(journal=self.journal, bundle_dir=self.path, gates=self.gates, test=test, suite=suite,
                         target_name=target_name)
 
+    def checkpoint(self) -> None:
+        """Write the evidence chain's head into the manifest (after each test), so a killed run's bundle
+        still shows which records it had written by then."""
+        with self._lock:
+            if self.journal is not None:
+                count, head = self.journal.position()
+                self.manifest.setdefault("seal", {})["evidence"] = {"records": count, "head": head}
+            self.write_manifest()
+
+    def deselected(self, entries: list[dict]) -> None:
+        """Tests of criteria that this run did not run by selection (`{"test", "criteria", "why"}`)."""
+        with self._lock:
+            selection = self.manifest.setdefault("selection", {"command": "", "deselected": []})
+            known = {e["test"] for e in selection["deselected"]}
+            selection["deselected"] += [e for e in entries if e["test"] not in known]
+            self.write_manifest()
+
     def finish(self) -> None:
+        """The run ended: seal the final chain head and every artifact."""
         self.manifest["ended"] = now()
-        self.manifest["evidence_sha256"] = sha256_file(self.path / EVIDENCE) if (self.path / EVIDENCE).exists() else None
-        self.write_manifest()
+        files = self.manifest.setdefault("seal", {}).setdefault("files", {})
+        files.update(integrity.sealed_files(self.path, integrity.artifact_files(self.path)))
+        self.checkpoint()
         if self.journal is not None:
             self.journal.close()
+
+    def seal_pages(self, names) -> None:
+        """Seal the pytest pages (junit.xml, the pytest-html page) once pytest has written them."""
+        with self._lock:
+            self.manifest.setdefault("seal", {}).setdefault("files", {}).update(
+                integrity.sealed_files(self.path, names))
+            self.write_manifest()
 
     # -- reading a bundle back -----------------------------------------------------------------------
     @classmethod
@@ -167,19 +206,28 @@ class Bundle:
             path = path.resolve()
         if not (path / MANIFEST).exists():
             raise ConfigError(f"{path}: not a run bundle (no {MANIFEST})")
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        gates = GateSet([_load_copy(path, g) for g in manifest.get("gates", [])])
+        try:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigError(f"{path / MANIFEST}: not JSON ({exc})") from None
+        gates = GateSet(_copies(path, manifest, "gates", lambda f: [load_gate(f)]))
         return cls(path=path, manifest=manifest, journal=None, gates=gates)
 
     def records(self):
+        """The records as written (a line that is not a record is skipped: verify() names it)."""
         evidence = self.path / EVIDENCE
-        return read_records(evidence) if evidence.exists() else []
+        return read_records(evidence, strict=False) if evidence.exists() else []
+
+    def verify(self) -> Integrity:
+        """Chain, seal, copies and signature against what is in the bundle now."""
+        return integrity.verify(self.path, self.manifest)
+
+    def selection(self) -> dict:
+        return self.manifest.get("selection") or {"command": " ".join(self.manifest.get("command") or []),
+                                                  "deselected": []}
 
     def waivers(self):
-        out = []
-        for entry in self.manifest.get("waivers", []):
-            out.extend(load_waivers(self.path / entry["copy"]))
-        return out
+        return _copies(self.path, self.manifest, "waivers", load_waivers)
 
     def run_date(self) -> date:
         """The day the run started: waivers are judged as of that day, so re-rendering is stable."""
@@ -187,9 +235,21 @@ class Bundle:
         return date.fromisoformat(started[:10])
 
 
-def _load_copy(bundle_dir: Path, entry: dict):
-    gate = load_gate(bundle_dir / entry["copy"])
-    return gate
+def _copies(bundle_dir: Path, manifest: dict, key: str, load) -> list:
+    """The gate or waiver copies as the bundle holds them (verify() says whether each is the file the run
+    used). A copy that no longer loads is left out when the seal shows it was changed: the integrity
+    problem names it, and the rest of the bundle still renders."""
+    sealed = (manifest.get("seal") or {}).get("files") or {}
+    out = []
+    for entry in manifest.get(key, []):
+        path = bundle_dir / entry["copy"]
+        try:
+            out.extend(load(path))
+        except ConfigError:
+            if entry["copy"] in sealed and (not path.is_file() or sha256_file(path) != sealed[entry["copy"]]):
+                continue
+            raise
+    return out
 
 
 def update_latest(reports_dir: Path, bundle_dir: Path) -> None:

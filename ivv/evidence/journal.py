@@ -1,7 +1,9 @@
 """Evidence: frozen records appended to `evidence.jsonl`, fsync'ed one by one, so a killed run keeps them.
 
-`Journal` is the append-only file; `Recorder` is what the `evidence` fixture hands a test
-(`measure`, `check`, `artifact`, `gap`). Reports are rendered from the journal alone, never from live objects.
+`Journal` is the append-only file, hash-chained (`prev`, see `ivv.evidence.chain`); `Recorder` is what
+the `evidence` fixture hands a test (`measure`, `check`, `artifact`, `gap`). A measurement's threshold
+comes only from the gate (the criterion's, or a named gate setting), never from code. Reports are
+rendered from the journal alone, never from live objects.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import math
 import numbers
 import os
 import re
-import shutil
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ivv.config.gates import GateSet
+from ivv.errors import ConfigError
+from ivv.evidence import chain
 from ivv.evidence.redact import redact, redact_bytes, redact_obj
 from ivv.evidence.thresholds import Threshold
 from ivv.evidence.verdict import Verdict
@@ -67,7 +71,9 @@ class Artifact:
 
 @dataclass(frozen=True)
 class Record:
-    """One recorded fact. `seq` is also its line number in evidence.jsonl."""
+    """One recorded fact. `seq` is its line number in evidence.jsonl as written (a deleted line leaves a
+    hole); `prev` the sha256 of the line before it. `threshold.setting` names the gate setting a
+    measurement was judged by (absent: the criterion's own threshold)."""
     seq: int
     kind: str
     criterion: str | None
@@ -87,6 +93,7 @@ class Record:
     artifacts: tuple[dict, ...] = ()
     details: dict | None = None
     series: dict | None = None
+    prev: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -98,21 +105,36 @@ class Record:
         known = {f for f in cls.__dataclass_fields__}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["artifacts"] = tuple(kwargs.get("artifacts") or ())
+        if kwargs.get("verdict") in Verdict._value2member_map_:
+            kwargs["verdict"] = Verdict(kwargs["verdict"])  # an unknown word stays as written: re-derivation flags it
         return cls(**kwargs)
 
 
 class Journal:
-    """Append-only evidence.jsonl. Each append is redacted, written, flushed and fsync'ed before returning."""
+    """Append-only evidence.jsonl. Each append is redacted, linked to the line before it (`prev`),
+    written, flushed and fsync'ed before returning; `head` is the hash of the last line."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.head, self._seq = chain.GENESIS, 0
         if self.path.exists():
             _drop_torn_tail(self.path)
-        self._seq = len(read_records(self.path)) if self.path.exists() else 0
+            walked = chain.walk(self.path.read_bytes())
+            self.head, self._seq = walked.head, len(walked.hashes)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - lives as long as the run
         self.records: list[Record] = []
+
+    @property
+    def count(self) -> int:
+        """Records written so far (the seq of the last one)."""
+        return self._seq
+
+    def position(self) -> tuple[int, str]:
+        """(records written, hash of the last line), read together: the manifest's checkpoint."""
+        with self._lock:
+            return self._seq, self.head
 
     def append(self, kind: str, criterion: str | None, name: str, **fields: Any) -> Record:
         if kind not in KINDS:
@@ -123,10 +145,13 @@ class Journal:
             data.setdefault("end", now())
             data.setdefault("start", data["end"])
             record = Record.from_dict(redact_obj(_plain(data)))
-            line = redact(json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=False))
+            body = {k: v for k, v in record.to_dict().items() if k != "prev"}
+            line = chain.link(redact(json.dumps(body, ensure_ascii=False, sort_keys=False)), self.head)
             self._fh.write(line + "\n")
             self._fh.flush()
             os.fsync(self._fh.fileno())
+            record = replace(record, prev=self.head)
+            self.head = chain.line_hash(line)
             self.records.append(record)
             return record
 
@@ -144,22 +169,28 @@ def _drop_torn_tail(path: Path) -> None:
             fh.truncate(data.rfind(b"\n") + 1)
 
 
-def read_records(path: str | Path) -> list[Record]:
-    """Records of an evidence.jsonl; a torn last line (the run was killed mid-write) is ignored."""
+def read_records(path: str | Path, strict: bool = True) -> list[Record]:
+    """Records of an evidence.jsonl, with the seq each was written with (a deleted line leaves a hole);
+    a torn last line (the run was killed mid-write) is ignored. A line that is not a record is an error,
+    or skipped with `strict=False` (a bundle being verified: the chain names it)."""
     records = []
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8", errors="replace") as fh:
         lines = fh.read().split("\n")
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-        except json.JSONDecodeError:
-            if number >= len(lines) - 1:  # only the last, unterminated line may be torn
+            if not isinstance(data, dict):
+                raise ValueError
+            if not isinstance(data.get("seq"), int):
+                data["seq"] = number  # an older journal without seq: its line number
+            records.append(Record.from_dict(data))
+        except (ValueError, TypeError):
+            if number == len(lines):  # only the last, unterminated line may be torn
                 break
-            raise ValueError(f"{path}:{number}: not a JSON evidence record") from None
-        data["seq"] = number
-        records.append(Record.from_dict(data))
+            if strict:
+                raise ValueError(f"{path}:{number}: not a JSON evidence record") from None
     return records
 
 
@@ -169,18 +200,25 @@ def slug(text: str) -> str:
 
 
 def save_artifact(bundle_dir: Path, subdir: str, name: str, data: bytes | str | Path) -> Artifact:
-    """Store bytes/text/a file under artifacts/<subdir>/<name>; text and text files are redacted."""
-    target = Path(bundle_dir) / "artifacts" / slug(subdir) / slug(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Store bytes/text/a file under artifacts/<subdir>/<name>; text and text files are redacted. An
+    artifact already saved under that name with other bytes is never overwritten (the record that names
+    it keeps its sha256): the new one gets `name-2`, `name-3`..."""
     if isinstance(data, Path):
-        with open(data, "rb") as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-        payload = redact_bytes(target.read_bytes())
+        payload = redact_bytes(data.read_bytes())
     elif isinstance(data, str):
         payload = redact(data).encode("utf-8")
     else:
         payload = redact_bytes(bytes(data))
-    target.write_bytes(payload)
+    folder = Path(bundle_dir) / "artifacts" / slug(redact(subdir))
+    folder.mkdir(parents=True, exist_ok=True)
+    base = slug(redact(name))
+    stem, dot, suffix = base.partition(".") if not base.startswith(".") else (base, "", "")
+    target, copy = folder / base, 1
+    while target.exists() and target.read_bytes() != payload:
+        copy += 1
+        target = folder / f"{stem}-{copy}{dot}{suffix}"
+    if not target.exists():
+        target.write_bytes(payload)
     return Artifact(path=target.relative_to(bundle_dir).as_posix(), sha256=hashlib.sha256(payload).hexdigest(),
                     bytes=len(payload))
 
@@ -212,29 +250,35 @@ class Recorder:
         self.records.append(record)
         return record
 
-    def threshold_for(self, criterion: str, threshold=None) -> Threshold | None:
-        explicit = Threshold.coerce(threshold)
-        if explicit is not None:
-            return explicit
-        known = self.gates.get(criterion) if self.gates is not None else None
-        return known.threshold if known else None
+    def threshold_for(self, criterion: str, setting: str | None = None) -> Threshold:
+        """The gate's threshold for a measurement: the named gate setting, else the criterion's own.
+        ConfigError when the loaded gates have none: nothing could decide the measurement."""
+        return (self.gates if self.gates is not None else GateSet()).threshold(criterion, setting)
 
-    def measure(self, criterion: str, name: str, value: float | None, unit: str | None = None,
-                threshold=None, artifacts=(), details: dict | None = None, series: dict | None = None,
-                started: str | None = None) -> Record:
-        """A measured number, decided by the threshold (explicit, else the gate's). None = could not measure."""
-        limit = self.threshold_for(criterion, threshold)
-        if limit is None:
-            raise ValueError(f"measurement {name!r} for {criterion!r} has no threshold (none given, and the "
-                             "criterion has none in the loaded gates): nothing could decide it")
+    def measure(self, criterion: str, name: str, value: float | None, unit: str | None = None, *,
+                setting: str | None = None, repeat_of: str | None = None, artifacts=(),
+                details: dict | None = None, series: dict | None = None, started: str | None = None,
+                threshold=None) -> Record:
+        """A measured number, decided by the gate's threshold: the criterion's, or the gate setting named
+        by `setting` (recorded as `threshold.setting`, so re-deriving the verdict finds it again). None =
+        could not measure. `repeat_of` names the set of repeated measurements this one belongs to
+        (`details.repeat_of`; measurements of one criterion and target with the same name are repeats too)."""
+        if threshold is not None:
+            raise ConfigError(f"measurement {name!r} for {criterion!r}: a threshold written in code ({threshold}) "
+                              "is not allowed; thresholds come from the gate file (the criterion's `threshold`, "
+                              "or a gate setting named with setting='suite.key')")
+        limit = self.threshold_for(criterion, setting)
+        if repeat_of is not None:
+            details = {**(details or {}), "repeat_of": repeat_of}
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return self.gap(criterion, f"{name}: no value could be measured", details=details, started=started)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"measurement {name!r} for {criterion!r}: value {value!r} is not a number "
                             "(use evidence.check for yes/no facts)")
         verdict = PASS if limit.check(value, unit or limit.unit) else FAIL
+        recorded = {**limit.to_dict(), **({"setting": setting} if setting else {})}
         return self._append("measurement", criterion, name, artifacts, value=value, unit=unit or limit.unit,
-                            threshold=limit.to_dict(), verdict=verdict, details=details, series=series,
+                            threshold=recorded, verdict=verdict, details=details, series=series,
                             **({"start": started} if started else {}))
 
     def check(self, criterion: str, name: str, passed: bool, expected: Any = None, observed: Any = None,

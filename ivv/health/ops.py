@@ -51,16 +51,6 @@ class HealthOps:
     def latency_samples(self) -> int:
         return int(self.setting("health.latency_samples", 20))
 
-    def threshold(self, key: str):
-        """A bound from the gate settings ("health.start_to_ready_s" -> "<= N s"); None when the gate has none."""
-        value = self.setting(key)
-        if value is None and key == "health.start_to_ready_s":
-            value = self.setting("health.ready_transition_timeout_s")
-        if value is None:
-            return None
-        unit = key.rsplit("_", 1)[-1]
-        return {"op": "<=", "value": float(value), "unit": unit}
-
     @staticmethod
     def dump(obj) -> str:
         return json.dumps(obj, indent=2, sort_keys=True, default=str)

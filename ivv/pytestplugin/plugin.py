@@ -3,12 +3,15 @@ session hooks that turn test outcomes into evidence, verdicts and the gate-revie
 
 A bundle (reports/<run-id>/) is opened when a gate is given (then junit.xml and the pytest-html page go
 into it too), or lazily when a test uses `evidence` or carries the `criterion` marker; other self-tests
-leave reports/ untouched.
+leave reports/ untouched. Tests of criteria the run left out (deselected, not collected, never run) are
+recorded by `ivv.pytestplugin.selection`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,8 +21,12 @@ from ivv.config.gates import GateSet
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError, PrerequisiteError
 from ivv.evidence import bundle as bundle_lib
-from ivv.evidence import redact
-from ivv.evidence.journal import FAIL, PASS, Recorder, now
+from ivv.evidence import integrity, redact
+from ivv.evidence.journal import Recorder, now
+from ivv.evidence.verdict import Verdict
+from ivv.pytestplugin import selection as selection_lib
+from ivv.pytestplugin.selection import criteria_of as _criteria_of
+from ivv.pytestplugin.selection import suite_of
 
 STATE = pytest.StashKey["IvvState"]()
 REPORTS = pytest.StashKey[dict]()
@@ -42,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ivv-profile", default=None, metavar="FILE", help="stack profile YAML")
     group.addoption("--ivv-secret", action="append", default=[], metavar="VALUE",
                     help="a value to redact from every output (repeatable; also IVV_SECRET_* variables)")
+    group.addoption("--ivv-command", default=None, metavar="TEXT",
+                    help="the command line to record as the run's selection (set by `ivv gate`)")
+    group.addoption("--ivv-collect-to", default=None, metavar="FILE",
+                    help="with --collect-only: write the tests of criteria to FILE, open no bundle")
+    group.addoption("--ivv-expect", default=None, metavar="FILE",
+                    help="tests of criteria a full collection found (--ivv-collect-to); those missing here "
+                         "leave their criteria NOT VERIFIED")
 
 
 @dataclass
@@ -56,15 +70,19 @@ class IvvState:
     stopped_by: str | None = None
     previous_bundle: bundle_lib.Bundle | None = None  # an outer session's bundle (nested runs)
     report_paths: dict = field(default_factory=dict)
+    selection: selection_lib.Selection = field(default_factory=selection_lib.Selection)
+    ran: set = field(default_factory=set)             # node ids whose runtest protocol started
 
     def ensure_bundle(self) -> bundle_lib.Bundle:
         if self.bundle is None:
             opt = self.config.getoption
+            args = list(self.config.invocation_params.args)
             self.bundle = bundle_lib.Bundle.create(
                 Path(opt("ivv_reports")), opt("ivv_run_id"), gates=self.gates, waiver_files=self.waiver_files,
-                command=list(self.config.invocation_params.args))
+                command=args, command_line=opt("ivv_command") or shlex.join(["pytest", *args]))
             self.previous_bundle = bundle_lib.current()
             bundle_lib.set_current(self.bundle)
+            self.selection.record(self.bundle)
         return self.bundle
 
 
@@ -78,6 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "vdevice: needs the booted virtual device")
     config.addinivalue_line("markers", "slow: a slow local self-test")
     redact.register_from_env()
+    redact.register(os.environ.get(integrity.KEY_ENV))  # the bundle signing key, when set
     for value in config.getoption("ivv_secret") or ():
         redact.register(value)
     try:
@@ -87,9 +106,11 @@ def pytest_configure(config: pytest.Config) -> None:
         waivers = [w for f in waiver_files for w in load_waivers(f, known)]
     except ConfigError as exc:
         raise pytest.UsageError(f"ivv: {exc}") from None
+    if config.getoption("ivv_collect_to"):
+        gates = GateSet()  # the collect-only pass of `ivv gate`: inputs validated, no bundle, nothing recorded
     state = IvvState(config=config, gates=gates, waivers=waivers, waiver_files=waiver_files)
     config.stash[STATE] = state
-    if hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput") or config.getoption("ivv_collect_to"):
         return
     if gates or config.getoption("ivv_run_id"):
         try:
@@ -110,16 +131,31 @@ def pytest_configure(config: pytest.Config) -> None:
         bundle.set_manifest("pages", pages)
 
 
-def _criteria_of(item: pytest.Item) -> list[str]:
-    ids: list[str] = []
-    for marker in item.iter_markers("criterion"):
-        ids.extend(a for a in marker.args if a not in ids)
-    return ids
-
-
 def _suite_of(item: pytest.Item) -> str | None:
-    parts = Path(item.nodeid.split("::")[0]).parts
-    return parts[1] if len(parts) > 2 and parts[0] == "suites" else None
+    return suite_of(item.nodeid)
+
+
+def pytest_deselected(items) -> None:
+    """-k, -m, --deselect: tests of criteria left out of this run."""
+    config = items[0].config if items else None
+    state = _state(config) if config is not None else None
+    if state is not None:
+        state.selection.deselect(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is None:
+        return
+    opt = session.config.getoption
+    if opt("ivv_collect_to"):
+        selection_lib.write_collected(opt("ivv_collect_to"), session.items, session.config.rootpath)
+        return
+    if opt("ivv_expect"):
+        state.selection.compare(opt("ivv_expect"), session.items)
+    if state.bundle is not None:
+        state.selection.record(state.bundle)
 
 
 def _recorder_for(item: pytest.Item, bundle: bundle_lib.Bundle) -> Recorder:
@@ -167,7 +203,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     else:
         failed_check = None
     recorder = item.stash.get(RECORDER, None)
-    failing = [r for r in recorder.records if r.verdict == FAIL] if recorder is not None else []
+    failing = [r for r in recorder.records if r.verdict == Verdict.FAIL] if recorder is not None else []
     if call.when == "call" and report.passed and failing:
         # Evidence said FAIL: junit and the pytest-html page must not show this test as passed.
         report.outcome = "failed"
@@ -249,6 +285,7 @@ def _close_test(item: pytest.Item, bundle: bundle_lib.Bundle, criteria: list[str
     bundle.journal.append("test", None, item.nodeid, value=outcome, test=item.nodeid, suite=_suite_of(item),
                           start=started, target=getattr(item, "ivv_target_name", "local"),
                           details={"criteria": criteria, "duration_s": round(duration, 3), "message": message or None})
+    bundle.checkpoint()
 
 
 def _stop_if_required(item: pytest.Item, recorder: Recorder, criteria: list[str]) -> None:
@@ -258,10 +295,20 @@ def _stop_if_required(item: pytest.Item, recorder: Recorder, criteria: list[str]
         crit = state.gates.get(cid) if state.gates else None
         if crit is None or not crit.stop_on_fail:
             continue
-        if any(r.verdict != PASS for r in recorder.recorded(cid)):
+        if any(r.verdict != Verdict.PASS for r in recorder.recorded(cid)):
             state.stopped_by = cid
             item.session.shouldstop = f"ivv: {cid} is not PASS and its gate says stop_on_fail"
             return
+
+
+def _stop_cause(session: pytest.Session, state: IvvState) -> str:
+    """Why collected tests did not run, for their gaps."""
+    if session.config.option.collectonly:
+        return "the run only collected tests (--collect-only)"
+    if state.stopped_by:
+        return f"the run stopped because {state.stopped_by} did not pass (stop_on_fail)"
+    why = session.shouldstop or session.shouldfail
+    return f"the run stopped early: {why}" if isinstance(why, str) else "the run stopped early (interrupted, or -x)"
 
 
 def _record_stopped(state: IvvState) -> None:
@@ -279,9 +326,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     criteria = _criteria_of(item)
     bundle = state.ensure_bundle() if (state and criteria) else None
     started = now()
+    if state is not None:
+        state.ran.add(item.nodeid)
     if bundle is not None:
-        bundle.journal.append("test", None, item.nodeid, value="started", test=item.nodeid,
-                              suite=_suite_of(item), start=started, details={"criteria": criteria})
+        bundle.journal.append("test", None, item.nodeid, value="started", test=item.nodeid, suite=_suite_of(item),
+                              start=started, target=selection_lib.target_param(item), details={"criteria": criteria})
     result = yield
     if bundle is not None:
         error = result.excinfo[1] if result.excinfo else None
@@ -297,6 +346,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus) -> None:
     from ivv.report import render as report  # imported late: matplotlib is only needed when a bundle exists
 
     bundle = state.bundle
+    selection_lib.not_run(bundle, getattr(session, "items", ()), state.ran, _stop_cause(session, state))
     if state.stopped_by:
         _record_stopped(state)
     bundle.finish()
@@ -319,10 +369,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if state is None or state.bundle is None:
         return
     bundle = state.bundle
-    for page in (bundle.manifest.get("pages") or {}).values():
+    pages = (bundle.manifest.get("pages") or {}).values()
+    for page in pages:
         path = bundle.path / page
         if path.exists():
             redact.redact_file(path)
+    bundle.seal_pages(pages)
     bundle_lib.update_latest(bundle.path.parent, bundle.path)
     if bundle_lib.current() is bundle:
         bundle_lib.set_current(state.previous_bundle)
@@ -333,4 +385,4 @@ def read_verdicts(bundle_dir: str | Path) -> dict:
     return json.loads((Path(bundle_dir) / bundle_lib.VERDICTS).read_text(encoding="utf-8"))
 
 
-__all__ = ["FAIL", "PASS", "evidence", "ivv_bundle", "ivv_gates", "read_verdicts"]
+__all__ = ["evidence", "ivv_bundle", "ivv_gates", "read_verdicts"]

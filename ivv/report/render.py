@@ -106,9 +106,12 @@ def write_pdf(bundle_dir: str | Path) -> Path:
 
 
 def render_bundle(bundle_dir: str | Path, templates: str | Path | None = None) -> tuple[dict, dict[str, Path]]:
-    """Derive verdicts, write verdicts.json and the reports into the bundle; returns (verdicts, paths)."""
+    """Verify the bundle (hash chain, seal, copies), then derive verdicts (re-derived from the gate's
+    thresholds), write verdicts.json and the reports into the bundle; returns (verdicts, paths)."""
     bundle = Bundle.load(bundle_dir)
-    verdicts = derive(bundle.records(), bundle.gates, bundle.waivers(), bundle.run_date())
+    integrity = bundle.verify()
+    verdicts = derive(bundle.records(), bundle.gates, bundle.waivers(), bundle.run_date(), integrity=integrity,
+                      selection=bundle.selection())
     (bundle.path / VERDICTS).write_text(redact(json.dumps(verdicts, indent=2, sort_keys=True)) + "\n",
                                         encoding="utf-8")
     return verdicts, write_reports(bundle, verdicts, templates)
