@@ -44,6 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--run-id", default=None, help="bundle name (default: UTC time + random suffix)")
     parser.add_argument("--templates", default=None, metavar="DIR", help="your own report templates")
     parser.add_argument("--secret", action="append", default=[], metavar="VALUE", help="value to redact (repeatable)")
+    parser.add_argument("--lease-wait", type=float, default=None, metavar="S",
+                        help="wait this long for a shared device another run holds, then give up (exit 2)")
     endpoint.add_gate_options(parser)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after `--`: extra pytest arguments")
     parser.set_defaults(func=run)
@@ -113,6 +115,8 @@ def pytest_commands(args: argparse.Namespace, run_id: str, command_line: str | N
         out += ["--ivv-profile", args.profile]
     for secret in args.secret:
         out += ["--ivv-secret", secret]
+    if getattr(args, "lease_wait", None) is not None:
+        out += ["--ivv-lease-wait", str(args.lease_wait)]
     if command_line:
         out += ["--ivv-command", command_line]
     return out + extra[:len(extra) - len(user)], user     # the harness's own extras (endpoint plugin) first

@@ -47,6 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="inventory target to run against (repeatable)")
     group.addoption("--ivv-inventory", default=None, metavar="FILE", help="inventory YAML")
     group.addoption("--ivv-profile", default=None, metavar="FILE", help="stack profile YAML")
+    group.addoption("--ivv-lease-wait", type=float, default=0.0, metavar="S",
+                    help="how long to wait for a shared device another run holds (default: give up at once)")
+    group.addoption("--ivv-lease-ttl", type=float, default=900.0, metavar="S",
+                    help="lease time on a shared device, renewed every third of it while the run lives")
     group.addoption("--ivv-secret", action="append", default=[], metavar="VALUE",
                     help="a value to redact from every output (repeatable; also IVV_SECRET_* variables)")
     group.addoption("--ivv-command", default=None, metavar="TEXT",
