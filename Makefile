@@ -9,9 +9,20 @@ TOX    := $(VENV)/bin/tox
 # gate-review.pdf (fonts-dejavu-core: the report's font), poppler-utils reads the PDF back in the self-tests.
 DEB_PACKAGES := qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client ffmpeg ca-certificates chromium fonts-dejavu-core poppler-utils
 
+REPORTS ?= reports
+ARGS ?=
+
 .PHONY: gate test quick lint bootstrap host-packages clean
+# make gate ARGS="--gate my-gate.yaml --suites health": extra `ivv gate` arguments (REPORTS=DIR for the
+# bundles). GNU make can only exit 0 or 2, so the last line says the decision and ivv's own exit status
+# (0 PROCEED or WITH CONDITIONS, 1 HOLD, 2 could not run, 3 bundle altered), also left in the bundle's
+# `exit-status` file; CI that needs the distinction calls `ivv gate` directly.
 gate: bootstrap
-	$(TOX) -e gate
+	@run=make-$$(date -u +%Y%m%dT%H%M%SZ)-$$$$; \
+	$(TOX) -e gate -- --reports "$(REPORTS)" --run-id "$$run" $(ARGS); status=$$?; \
+	if [ -f "$(REPORTS)/$$run/exit-status" ]; then read code decision < "$(REPORTS)/$$run/exit-status"; \
+	else code=$$status; decision="no decision (the harness could not run)"; fi; \
+	echo "make gate: $$decision, ivv exit status $$code, bundle $(REPORTS)/$$run"; exit $$code
 
 test: bootstrap
 	$(TOX) -e py311

@@ -182,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     if returncode in (3, 4) or not verdicts_file.exists():
         print(f"ivv: the harness could not run (pytest exit status {returncode}); "
               f"no verdicts in {bundle}", file=sys.stderr)
-        return ExitStatus.COULD_NOT_RUN
+        return finish(bundle, ExitStatus.COULD_NOT_RUN, "no decision")
     verdicts = json.loads(verdicts_file.read_text(encoding="utf-8"))
     print(f"decision: {verdicts['decision']} - {verdicts['reason']}")
     print(f"report: {bundle / 'gate-review.html'}")
@@ -190,7 +190,21 @@ def run(args: argparse.Namespace) -> int:
     for problem in verdicts.get("harness_errors") or ():
         print(f"ivv: the harness could not run a test: {problem}", file=sys.stderr)
     report_altered(verdicts)
-    return ExitStatus.for_verdicts(verdicts)
+    return finish(bundle, ExitStatus.for_verdicts(verdicts), verdicts["decision"])
+
+
+STATUS_FILE = "exit-status"
+
+
+def finish(bundle: Path, status: ExitStatus, decision: str) -> int:
+    """Say the decision and ivv's own exit status as the last line, and leave the status in the bundle
+    (`exit-status`: "<status> <decision>"), so a wrapper that can only exit 0 or 2 (GNU make) loses
+    nothing."""
+    line = f"ivv gate: {decision}, exit status {int(status)} ({status.name.lower().replace('_', ' ')})"
+    if bundle.is_dir():
+        (bundle / STATUS_FILE).write_text(f"{int(status)} {decision}\n", encoding="utf-8")
+    print(line, flush=True)
+    return int(status)
 
 
 def report_altered(verdicts: dict) -> None:
