@@ -44,6 +44,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--run-id", default=None, help="bundle name (default: UTC time + random suffix)")
     parser.add_argument("--templates", default=None, metavar="DIR", help="your own report templates")
     parser.add_argument("--secret", action="append", default=[], metavar="VALUE", help="value to redact (repeatable)")
+    parser.add_argument("--rerun-not-verified", default=None, metavar="BUNDLE",
+                        help="run only the tests behind BUNDLE's NOT VERIFIED criteria; the new bundle names it")
     parser.add_argument("--lease-wait", type=float, default=None, metavar="S",
                         help="wait this long for a shared device another run holds, then give up (exit 2)")
     endpoint.add_gate_options(parser)
@@ -115,6 +117,13 @@ def pytest_commands(args: argparse.Namespace, run_id: str, command_line: str | N
         out += ["--ivv-profile", args.profile]
     for secret in args.secret:
         out += ["--ivv-secret", secret]
+    if getattr(args, "rerun_not_verified", None):
+        from ivv.pytestplugin.rerun import not_verified
+
+        criteria = not_verified(args.rerun_not_verified)
+        if not criteria:
+            raise ConfigError(f"--rerun-not-verified {args.rerun_not_verified}: no criterion is NOT VERIFIED there")
+        out += ["--ivv-criteria", ",".join(criteria), "--ivv-rerun-of", args.rerun_not_verified]
     if getattr(args, "lease_wait", None) is not None:
         out += ["--ivv-lease-wait", str(args.lease_wait)]
     if command_line:

@@ -2,6 +2,9 @@
 
 - `plugin.py`: options, markers, the `evidence` / `ivv_gates` / `ivv_bundle` fixtures and the session hooks
   that turn test outcomes into evidence, verdicts and the gate-review report.
+- `rerun.py`: run only the tests of some criteria (`--ivv-criteria`), naming the bundle re-run.
+- `selection.py`: which tests a run left out (deselected, not collected, never run).
+- `endpoint.py`: gaps for the install criteria of a stack ivv did not deploy (`-p ivv.pytestplugin.endpoint`).
 - `phases.py`: the gate run's phase clock (boot, deploy, each suite) written to the manifest.
 - The fixtures suites use (`target`, `host`, `profile`, `deployed_stack`, `rpc_stack`, `contract`, ...)
   come from `ivv.fixtures` (the repository's top-level `fixtures/`), loaded here so a team's own
@@ -10,7 +13,7 @@
 
 import pytest
 
-pytest_plugins = ["ivv.pytestplugin.plugin"]
+pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.pytestplugin.rerun"]
 FIXTURES = ("ivv.fixtures.targets", "ivv.fixtures.stack", "ivv.fixtures.rpc")
 
 
