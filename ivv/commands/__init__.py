@@ -1,1 +1,11 @@
-"""Subcommands of `ivv`; each module offers `add_parser(subparsers)` and sets `func` on its parser."""
+"""Subcommands of `ivv`; each module offers `add_parser(subparsers)` and sets `func` on its parser.
+
+- `gate`: run the suites against targets and decide the gates (exit statuses: ivv.evidence.verdict).
+- `endpoint`: `ivv gate --endpoint/--health/--contract` for a service ivv did not deploy.
+- `report`: render a bundle again (verified first; `--pdf`).
+- `init`: scaffold a team's own project (profile, contract, inventory, gate, tox env).
+- `profile`: write a starting profile from a running service, or check one.
+- `device`: build, boot and inspect the virtual device; facts of any target; leases of shared devices.
+- `stack`: build the reference stack's release archives, run it as local processes.
+- `load`: a load run outside a gate.
+"""

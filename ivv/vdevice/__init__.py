@@ -1,1 +1,7 @@
-"""The virtual device: image recipe and builder, QMP client, and boot/overlay management."""
+"""The virtual device: a QEMU guest with systemd, sshd and a V4L2 camera, booted from a cached image.
+
+- `recipe`: the image recipe (packages, files, customisation) and its key; `image`: build and cache it.
+- `machine`: one QEMU process (overlay, forwards, console log); `qmp`: its monitor (power, reset, link).
+- `host`: host tools and the cache folder; `progress`: progress lines for long steps; `watchdog`: ends a
+  VM whose run died.
+"""
