@@ -21,7 +21,7 @@ class _Shell:
             cmd = cmd[5:]
         start = time.monotonic()
         proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=timeout)
-        return SimpleNamespace(exit_status=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
+        return SimpleNamespace(command=cmd, exit_status=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
                                duration=time.monotonic() - start)
 
 

@@ -53,7 +53,7 @@ def _leases(tmp_path: Path, run_id: str) -> dict:
 
 
 def test_second_run_waits_then_proceeds(board, tmp_path, vdevice):
-    first = _pytest(tmp_path, board, "first", hold_s=12, wait_s=0, ttl_s=120)
+    first = _pytest(tmp_path, board, "first", hold_s=45, wait_s=0, ttl_s=120)
     deadline = time.monotonic() + 60
     while vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0:
         assert time.monotonic() < deadline and first.poll() is None, first.communicate()
@@ -68,7 +68,7 @@ def test_second_run_waits_then_proceeds(board, tmp_path, vdevice):
 
 
 def test_killed_runs_lease_is_taken_over_after_expiry(board, tmp_path, vdevice):
-    killed = _pytest(tmp_path, board, "killed", hold_s=120, wait_s=0, ttl_s=6)
+    killed = _pytest(tmp_path, board, "killed", hold_s=120, wait_s=0, ttl_s=40)
     deadline = time.monotonic() + 60
     while vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0:
         assert time.monotonic() < deadline and killed.poll() is None, killed.communicate()
@@ -78,7 +78,7 @@ def test_killed_runs_lease_is_taken_over_after_expiry(board, tmp_path, vdevice):
     impatient = _pytest(tmp_path, board, "impatient", hold_s=0, wait_s=0, ttl_s=60)
     out, err = impatient.communicate(timeout=120)
     assert impatient.returncode != 0 and "leased by run killed" in (out + err), (out, err)
-    taker = _pytest(tmp_path, board, "taker", hold_s=0, wait_s=60, ttl_s=60)
+    taker = _pytest(tmp_path, board, "taker", hold_s=0, wait_s=120, ttl_s=60)
     out, err = taker.communicate(timeout=180)
     assert taker.returncode == 0, (out, err)
     lease = _leases(tmp_path, "taker")["board"]

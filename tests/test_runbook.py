@@ -56,7 +56,7 @@ class _Shell:
     def run(self, cmd, timeout=60, check=False):
         start = time.monotonic()
         proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=timeout)
-        return SimpleNamespace(exit_status=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
+        return SimpleNamespace(command=cmd, exit_status=proc.returncode, stdout=proc.stdout, stderr=proc.stderr,
                                duration=time.monotonic() - start)
 
 
@@ -64,5 +64,5 @@ def test_execute_reports_every_failure_not_only_the_first():
     doc = "## A\n```sh run\nfalse\necho {version}\nexit 3\n```\n"
     outcomes = runbook.execute(_Shell(), runbook.extract(doc), substitutions={"{version}": "1.2"})
     assert [o.exit_status for o in outcomes] == [1, 0, 3]
-    assert outcomes[1].stdout_tail.strip() == "1.2"
+    assert outcomes[1].step.stdout_tail.strip() == "1.2"
     assert [o.works for o in outcomes] == [False, True, False]

@@ -13,13 +13,23 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class StepResult:
-    """One command of a deployment operation."""
+    """One command's outcome as evidence keeps it: the command, exit status, time and output tails."""
 
     command: str
     exit_status: int
     duration_s: float
     stdout_tail: str = ""
     stderr_tail: str = ""
+
+    @classmethod
+    def of(cls, result, limit: int = 2000) -> StepResult:
+        """From a transport's CommandResult, output cut to its last `limit` characters."""
+        return cls(result.command, result.exit_status, round(result.duration, 3), _tail(result.stdout, limit),
+                   _tail(result.stderr, limit))
+
+    @property
+    def works(self) -> bool:
+        return self.exit_status == 0
 
 
 @dataclass
@@ -47,7 +57,7 @@ class Operation:
         return asdict(self) | {"succeeded": self.succeeded}
 
 
-def _tail(text: str, limit: int = 2000) -> str:
+def _tail(text: str | None, limit: int = 2000) -> str:
     return text[-limit:] if text else ""
 
 
@@ -62,8 +72,7 @@ def run_operation(target, name: str, commands: Iterable[str], ready: Callable[[f
     start = time.monotonic()
     for command in commands:
         result = target.run(command, timeout=command_timeout_s)
-        op.steps.append(StepResult(command, result.exit_status, round(result.duration, 3),
-                                   _tail(result.stdout), _tail(result.stderr)))
+        op.steps.append(StepResult.of(result))
         if result.exit_status != 0:
             break
     op.commands_s = round(time.monotonic() - start, 3)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+from ivv.ops.operation import StepResult
+
 _RUN_WORD = re.compile(r"(?:^|[\s{,])(?:ivv:)?run(?:[\s},]|$)")
 
 
@@ -30,15 +32,22 @@ class RunbookCommand:
 
 @dataclass
 class CommandOutcome:
+    """A documented command and what running it as written gave."""
+
     command: RunbookCommand
-    exit_status: int
-    duration_s: float
-    stdout_tail: str
-    stderr_tail: str
+    step: StepResult
 
     @property
     def works(self) -> bool:
-        return self.exit_status == 0
+        return self.step.works
+
+    @property
+    def exit_status(self) -> int:
+        return self.step.exit_status
+
+    @property
+    def stderr_tail(self) -> str:
+        return self.step.stderr_tail
 
     def as_dict(self) -> dict:
         return asdict(self) | {"works": self.works}
@@ -103,6 +112,5 @@ def execute(target, commands: list[RunbookCommand], timeout_s: float = 300,
         for key, value in (substitutions or {}).items():
             text = text.replace(key, value)
         result = target.run(text, timeout=timeout_s)
-        outcomes.append(CommandOutcome(cmd, result.exit_status, round(result.duration, 3),
-                                       (result.stdout or "")[-1500:], (result.stderr or "")[-1500:]))
+        outcomes.append(CommandOutcome(cmd, StepResult.of(result, 1500)))
     return outcomes
