@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from ivv.config import profile as profile_lib
-from ivv.contract.checks import Probe
 from ivv.contract.document import load as load_contract
 from ivv.contract.fuzz import replay
+from ivv.contract.probe import Probe
 from ivv.stack.local import start_local
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """Contract suite: the stack's JSON-RPC API checked against its OpenRPC contract.
 
-Thin on purpose: the checks live in ivv.contract.checks / ivv.contract.fuzz, the endpoint, credentials
+Thin on purpose: the checks live in ivv.contract, the endpoint, credentials
 and probe come from fixtures/rpc.py, budgets and thresholds from the gate (`contract.*` settings).
 """
 

@@ -3,7 +3,9 @@ allowed; results validate against the contract. Then the drift table: documented
 
 import pytest
 
-from ivv.contract.checks import conformance, drift, record_matrix, table, transcript
+from ivv.contract.conformance import conformance
+from ivv.contract.drift import drift
+from ivv.contract.matrix import record_matrix, table, transcript
 
 CRITERION = "contract.conformance"
 

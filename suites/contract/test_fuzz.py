@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ivv.contract import fuzz
+from ivv.contract.fuzz import fuzz
 
 CRITERION = "contract.fuzz_robustness"
 

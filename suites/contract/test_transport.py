@@ -5,7 +5,7 @@ port. The certificate's facts and how the environment was reached are recorded."
 
 import pytest
 
-from ivv.contract.checks import plain_ws_refused, wss_works
+from ivv.contract.transport import plain_ws_refused, wss_works
 from ivv.rpc.tls import inspect
 
 CRITERION = "security.transport_tls"
@@ -29,10 +29,10 @@ def test_tls_on_verified_plain_refused(tls_endpoint, evidence):
                    details={"certificate": facts.get("certificate"), **context})
     works = wss_works(ep.probe)
     evidence.check(CRITERION, "wss:// session, certificate verified", works.passed, expected=works.expected,
-                   observed=works.observed, details=works.extra)
+                   observed=works.observed, details=dict(works.details))
     refused = plain_ws_refused(ep.host, ep.port, ep.path)
     evidence.check(CRITERION, "plain ws:// refused on the API port", refused.passed, expected=refused.expected,
-                   observed=refused.observed, details={"exchanges": refused.exchanges} if refused.exchanges else None)
+                   observed=refused.observed, details={"exchanges": list(refused.exchanges)} if refused.exchanges else None)
     assert facts["tls"] and facts["verified"] and works.passed and refused.passed, \
         f"tls={facts['tls']} verified={facts['verified']} ({facts.get('verify_error', '')}); " \
         f"wss: {works.observed}; plain ws: {refused.observed}"
