@@ -33,7 +33,7 @@ def gate_file(tmp_path_factory) -> Path:
     """The production-readiness gate with a self-test fuzz budget (the real gate keeps its own)."""
     data = yaml.safe_load(GATE.read_text())
     data.setdefault("settings", {}).setdefault("contract", {}).update(
-        {"fuzz_examples": 60, "fuzz_seconds": 20, "fuzz_shrink_seconds": 10, "notification_silence_s": 0.5})
+        {"fuzz_examples": 60, "fuzz_seconds": 20, "fuzz_shrink_seconds": 40, "notification_silence_s": 0.5})
     path = tmp_path_factory.mktemp("gate") / "production-readiness.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path

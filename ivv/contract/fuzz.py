@@ -33,6 +33,7 @@ LEAK_PATTERNS = re.compile(
     r"\[Errno \d+\]|/usr/lib/python|/opt/[\w.-]+/releases/|\bat 0x[0-9a-f]{6,}",
 )
 ACCEPTABLE_CLOSE_CODES = (1008, 1009)  # policy violation, message too big: a documented refusal
+FOCUS_EXAMPLES = 200  # a focused run must meet the coverage failure again to shrink it (time-bounded anyway)
 
 @dataclass
 class FuzzFailure:
@@ -214,9 +215,11 @@ def _coverage_pass(m: Method, example, runner: _Runner, state: dict, start: floa
 def _method_run(m: Method, example, per_method: int, budget: float, shrink_seconds: float, runner: _Runner,
                 state: dict, start: float, focus: tuple[str, str | None] | None = None):
     """The hypothesis test for one method: send each case, raise on a violation, respect the time budget.
-    With `focus` (a failure the coverage pass met) it generates that mutation on that param only."""
+    With `focus` (a failure the coverage pass met) it generates that mutation on that param only, with
+    enough examples to meet it again: a share of the random budget (a few examples a method) would stop
+    before the failure is drawn, and the shrink time bounds the run instead."""
 
-    @settings(max_examples=per_method, database=None, deadline=None,
+    @settings(max_examples=per_method if focus is None else max(per_method, FOCUS_EXAMPLES), database=None, deadline=None,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
               report_multiple_bugs=False, print_blob=False)
     @given(fuzz_cases(m, example, *(focus or ())))
@@ -282,8 +285,10 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                 break
             except (_Violation, Flaky, FlakyFailure, BaseExceptionGroup) as exc:
                 case, v = state["last"] or state["first"]
+                # Flaky: shrinking stopped (its time ran out, or the failure did not repeat); the last
+                # failure met is the smallest so far when it is of the same kind as the first.
                 shrunk = not isinstance(exc, (Flaky, FlakyFailure, BaseExceptionGroup))
-                if not shrunk:
+                if not shrunk and v.kind != state["first"][1].kind:
                     case, v = state["first"]
                 report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
                                                    shrunk=shrunk))
