@@ -25,6 +25,20 @@ class ConformanceResult:
     extra: list[str]  # answered by the service, absent from the contract
     calls: int = 0
 
+    def facts(self) -> list[Fact]:
+        """The schema violations (when there are any) and which methods are present, as facts."""
+        out = []
+        if self.violations:
+            out.append(Fact("result schema violations", False, "none", f"{len(self.violations)} violation(s)",
+                            details={"table": {"title": "result schema violations",
+                                               "columns": ["method", "JSON path", "rule", "message", "request"],
+                                               "rows": [[v["method"], v["path"], v["rule"], v["message"][:200],
+                                                         v["request"][:300]] for v in self.violations[:50]]}}))
+        out.append(Fact("methods present on the service", not self.missing and not self.extra,
+                        "every contract method answers; no undocumented method answers",
+                        f"missing {self.missing or 'none'}; extra {self.extra or 'none'}"))
+        return out
+
 
 COMMON_EXTRA_NAMES = ("rpc.discover", "system.listMethods", "list_methods", "help", "debug", "eval", "exec",
                       "shutdown", "reboot", "restart", "get_config", "set_config", "update_config", "admin",

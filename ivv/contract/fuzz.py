@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,13 +24,11 @@ from ivv.contract.document import Method
 from ivv.contract.fuzzcases import FuzzCase, coverage_cases, fuzz_cases
 from ivv.contract.params import valid_params
 from ivv.contract.probe import Probe, harvest
+from ivv.evidence.facts import Fact
 from ivv.rpc.auth import redact_text
 from ivv.rpc.client import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
+from ivv.security.leaks import reply_leaks
 
-LEAK_PATTERNS = re.compile(
-    r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|\.py\", line|site-packages|"
-    r"\[Errno \d+\]|/usr/lib/python|/opt/[\w.-]+/releases/|\bat 0x[0-9a-f]{6,}",
-)
 ACCEPTABLE_CLOSE_CODES = (1008, 1009)  # policy violation, message too big: a documented refusal
 FOCUS_EXAMPLES = 200  # a focused run must meet the coverage failure again to shrink it (time-bounded anyway)
 
@@ -62,6 +59,29 @@ class FuzzReport:
     failures: list[FuzzFailure] = field(default_factory=list)
     mutations: dict[str, int] = field(default_factory=dict)
     writes_outside: list[str] = field(default_factory=list)
+
+    def facts(self) -> list[Fact]:
+        """That fuzzing ran (examples per method), one FAIL per failure with its minimal reproducer, and
+        the count of failures."""
+        summary = (f"{self.examples} examples over {len(self.per_method)} methods in {self.seconds:.1f} s; "
+                   f"mutations {self.mutations}")
+        out = [Fact("fuzzing ran", self.examples > 0, "> 0 examples", summary,
+                    details={"table": {"title": "examples per method", "columns": ["method", "examples"],
+                                       "rows": [[m, n] for m, n in self.per_method.items()]}})]
+        for f in self.failures:
+            out.append(Fact(f"fuzz {f.method}: {f.kind}", False, "a documented error or a valid result", f.detail,
+                            exchanges=(f"minimal frame ({len(f.frame)} chars): {redact_text(f.frame)}\n"
+                                       f"reply: {redact_text(f.reply)}\n{f.reproduce_detail}",),
+                            details={"minimal_frame": redact_text(f.frame[:4000]), "frame_chars": len(f.frame),
+                                     "mutation": f.mutation, "reply": redact_text(f.reply[:2000]), "shrunk": f.shrunk,
+                                     "reproduced": f.reproduced, "reproduce": f.reproduce_detail}))
+        out.append(Fact("no fuzz failure", not self.failures, "0 failures", f"{len(self.failures)} failure(s)",
+                        exchanges=(json.dumps([f.as_dict() for f in self.failures], indent=2),) if self.failures else (),
+                        details={"table": {"title": "fuzz failures (minimal reproducers)",
+                                           "columns": ["method", "kind", "detail", "minimal frame", "reproduced"],
+                                           "rows": [[f.method, f.kind, f.detail[:200], redact_text(f.frame[:300]),
+                                                     str(f.reproduced)] for f in self.failures]}}))
+        return out
 
 
 class _Violation(AssertionError):
@@ -136,7 +156,7 @@ class _Runner:
                 ex = cli.send_raw(case.frame, timeout=self.call_timeout, note=case.mutation)
             except RpcConnectionLost as exc:
                 self.cli = None
-                close = getattr(getattr(exc.__cause__, "rcvd", None), "code", None)
+                close = exc.close_code
                 alive = self.probe.is_alive()
                 if not alive:
                     raise _Violation("crash", f"connection lost and the service is down ({exc})", case.frame) from exc
@@ -162,9 +182,9 @@ class _Runner:
     def _judge(self, case: FuzzCase, frame: Any, reply: str) -> None:
         contract = self.probe.contract
         self.probe.observed.note(case.method, frame)
-        if LEAK_PATTERNS.search(reply):
-            raise _Violation("leak", f"reply shows internals: {LEAK_PATTERNS.search(reply).group(0)!r}",
-                             case.frame, reply)
+        leaks = reply_leaks(frame, reply, sent=case.frame)
+        if leaks:
+            raise _Violation("leak", f"reply shows internals: {', '.join(leaks)}", case.frame, reply)
         if not isinstance(frame, dict):
             raise _Violation("invalid-reply", "reply is not a JSON-RPC response object", case.frame, reply)
         if "error" in frame:

@@ -16,9 +16,9 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
+from ivv.evidence.facts import Fact, Undecided
 from ivv.security import tokens
 from ivv.security.exposure import is_loopback
-from ivv.security.findings import Finding, Undecided
 from ivv.security.surface import REQUEST_LIMITS, Surface
 from ivv.security.wire import Transcript
 
@@ -39,7 +39,7 @@ def _still_up(surface: Surface, transcript: Transcript, health_url: str | None, 
     except Exception as exc:  # noqa: BLE001 - any failure to connect is the observation
         return False, f"new connection failed: {exc}"
     parts = [f"{method} on a new connection: {reply.summary()}"]
-    ok = reply.succeeded
+    ok = reply.ok
     if health_url:
         try:
             answer = requests.get(health_url, timeout=surface.timeout)
@@ -83,14 +83,14 @@ def pipelined_burst(url: str, login: str, method: str, count: int, timeout: floa
 
 
 def rate_limit_probe(surface: Surface, transcript: Transcript, per_second: float | None,
-                     burst: float | None, health_url: str | None) -> Finding | Undecided:
+                     burst: float | None, health_url: str | None) -> Fact | Undecided:
     name = "rate limit enforced and service up after a burst"
     if not per_second:
-        return Undecided(REQUEST_LIMITS, name, "the profile states no rate limit")
+        return Undecided(name, "the profile states no rate limit", criterion=REQUEST_LIMITS)
     host = urlsplit(surface.rpc_url).hostname or ""
     if not is_loopback(host) and os.environ.get(REMOTE_BURST_ENV) != "1":
-        return Undecided(REQUEST_LIMITS, name, f"burst not sent to {host}: bursts go to loopback (or a forwarded "
-                                               f"port) only, unless {REMOTE_BURST_ENV}=1 says the device may take one")
+        return Undecided(name, f"burst not sent to {host}: bursts go to loopback (or a forwarded port) only, "
+                               f"unless {REMOTE_BURST_ENV}=1 says the device may take one", criterion=REQUEST_LIMITS)
     limited_code = surface.contract.code_for("rate", "limit") or RATE_LIMITED
     allowance = int((burst or per_second) + per_second)  # what may pass before the limit must bite
     count = min(MAX_BURST, max(50, 3 * allowance))
@@ -119,22 +119,23 @@ def rate_limit_probe(surface: Surface, transcript: Transcript, per_second: float
     up, up_text = _still_up(surface, transcript, health_url, settle=min(3.0, (burst or 1) / per_second + 0.2))
     allowed_here = allowance + per_second * elapsed
     passed = bool(limited) and answered <= allowed_here and up
-    return Finding(REQUEST_LIMITS, name, passed,
-                   expected=f"error {limited_code} once about {allowance} calls came at once, then the "
-                            "service answers again",
-                   observed=(f"{answered} answered, {len(limited)} rate-limited "
-                             f"(first at call {limited[0] + 1 if limited else None}) in {elapsed:.2f} s; "
-                             f"after: {up_text}"),
-                   exchange=transcript.render(mark),
-                   details={"sent": count, "replies": len(replies), "answered": answered,
-                            "limited": len(limited), "elapsed_s": round(elapsed, 3), "up_after": up})
+    return Fact(name, passed,
+                expected=f"error {limited_code} once about {allowance} calls came at once, then the service "
+                         "answers again",
+                observed=(f"{answered} answered, {len(limited)} rate-limited "
+                          f"(first at call {limited[0] + 1 if limited else None}) in {elapsed:.2f} s; "
+                          f"after: {up_text}"),
+                exchanges=(transcript.render(mark),),
+                details={"sent": count, "replies": len(replies), "answered": answered,
+                         "limited": len(limited), "elapsed_s": round(elapsed, 3), "up_after": up},
+                criterion=REQUEST_LIMITS)
 
 
 def size_limit_probe(surface: Surface, transcript: Transcript, max_bytes: int | None,
-                     health_url: str | None) -> Finding | Undecided:
+                     health_url: str | None) -> Fact | Undecided:
     name = "oversize request refused and service up after it"
     if not max_bytes:
-        return Undecided(REQUEST_LIMITS, name, "the profile states no request size limit")
+        return Undecided(name, "the profile states no request size limit", criterion=REQUEST_LIMITS)
     method = surface.lowest_method() or "ping"
     mark = transcript.mark()
     pad = max_bytes + 1024
@@ -144,9 +145,8 @@ def size_limit_probe(surface: Surface, transcript: Transcript, max_bytes: int | 
     with surface.connect("big", transcript) as conn:
         conn.call(surface.auth_method, {surface.auth_param: token})
         reply = conn.send_raw(frame)
-    refused = not reply.succeeded and (reply.error is not None or reply.lost)
+    refused = not reply.ok and (reply.error is not None or reply.lost)
     up, up_text = _still_up(surface, transcript, health_url, settle=0.2)
-    return Finding(REQUEST_LIMITS, name, refused and up,
-                   expected="an error or the connection closed, then the service answers",
-                   observed=f"{reply.summary()}; after: {up_text}",
-                   exchange=transcript.render(mark), details={"frame_bytes": len(frame), "limit": max_bytes})
+    return Fact(name, refused and up, expected="an error or the connection closed, then the service answers",
+                observed=f"{reply.summary()}; after: {up_text}", exchanges=(transcript.render(mark),),
+                details={"frame_bytes": len(frame), "limit": max_bytes}, criterion=REQUEST_LIMITS)

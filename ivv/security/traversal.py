@@ -10,7 +10,7 @@ from __future__ import annotations
 import http.client
 from urllib.parse import urlsplit
 
-from ivv.security.findings import Finding, Undecided
+from ivv.evidence.facts import Fact, Undecided
 from ivv.security.surface import PATH_TRAVERSAL
 
 DEPTH = 12  # more `..` than any data directory is deep
@@ -51,11 +51,11 @@ def fetch(base_url: str, path: str, headers: dict, timeout: float) -> tuple[int,
 
 
 def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_headers: str,
-                    control: tuple[str, str] | None = None, timeout: float = 5.0) -> Finding | Undecided:
+                    control: tuple[str, str] | None = None, timeout: float = 5.0) -> Fact | Undecided:
     """`routes` are path prefixes such as `/files/snapshots/`; `control` is (route, existing file name)."""
     name = "file routes refuse path traversal"
     if not routes:
-        return Undecided(PATH_TRAVERSAL, name, "the profile names no file route")
+        return Undecided(name, "the profile names no file route", criterion=PATH_TRAVERSAL)
     lines = [f"# every request carries {describe_headers}"]
     served = []
     control_ok = None
@@ -78,14 +78,13 @@ def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_he
             if 200 <= status < 300 or leaked:
                 served.append(f"{label} on {route}: {status}")
     if control is not None and not control_ok:
-        return Undecided(PATH_TRAVERSAL, name, "control failed: a file the service listed could not be "
-                                               "downloaded, so refusals prove nothing")
-    return Finding(PATH_TRAVERSAL, name, not served,
-                   expected="4xx for every traversal spelling on every file route",
-                   observed="served: " + "; ".join(served) if served else
-                   f"{len(routes) * len(variants())} traversal requests all refused"
-                   + ("" if control else " (no control file was available)"),
-                   exchange="\n".join(lines) + "\n", details={"served": served})
+        return Undecided(name, "control failed: a file the service listed could not be downloaded, so refusals "
+                               "prove nothing", criterion=PATH_TRAVERSAL)
+    return Fact(name, not served, expected="4xx for every traversal spelling on every file route",
+                observed="served: " + "; ".join(served) if served else
+                f"{len(routes) * len(variants())} traversal requests all refused"
+                + ("" if control else " (no control file was available)"),
+                exchanges=("\n".join(lines) + "\n",), details={"served": served}, criterion=PATH_TRAVERSAL)
 
 
 def control_file(surface, transcript, kind: str = "snapshots") -> str | None:
@@ -98,12 +97,12 @@ def control_file(surface, transcript, kind: str = "snapshots") -> str | None:
     transcript.describe(token, f"<valid {role} credential>")
     with surface.connect("setup", transcript) as conn:
         conn.call(surface.auth_method, {surface.auth_param: token})
-        files = (conn.call(lister).message or {}).get("result") or {}
+        files = (conn.call(lister).frame or {}).get("result") or {}
         names = [f.get("filename") for f in files.get("files", []) if isinstance(f, dict)]
         if not names and kind == "snapshots" and maker in surface.contract.methods:
-            cameras = (conn.call("get_camera_list").message or {}).get("result") or {}
+            cameras = (conn.call("get_camera_list").frame or {}).get("result") or {}
             devices = [c.get("device") for c in cameras.get("cameras", []) if isinstance(c, dict)]
             if devices:
-                made = (conn.call(maker, {"device": devices[0]}).message or {}).get("result") or {}
+                made = (conn.call(maker, {"device": devices[0]}).frame or {}).get("result") or {}
                 names = [made.get("filename")] if made.get("filename") else []
     return names[0] if names else None

@@ -1,15 +1,16 @@
 """Security suite: the authentication, session, exposure and limit claims attacked from outside.
 
 Each probe lives in ivv.security; this file says which probe decides which criterion. Every finding is
-a check with the exact exchange (secrets described, never shown) saved as an artifact.
+a check with the exact exchange (secrets described, never shown) saved as an artifact, through
+`ivv.evidence.facts.record`, as in every suite.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from ivv.evidence.facts import record
 from ivv.security import authn, disclosure, exposure, limits, sessions, traversal
-from ivv.security.findings import Finding
 from ivv.security.surface import (
     AUTH_ENFORCED,
     ERROR_DISCLOSURE,
@@ -20,17 +21,6 @@ from ivv.security.surface import (
     SESSION_ISOLATION,
 )
 from ivv.security.wire import Transcript
-
-
-def record(evidence, results) -> None:
-    """Findings become checks (with their exchange as an artifact); undecided probes become gaps."""
-    for result in results if isinstance(results, list) else [results]:
-        if isinstance(result, Finding):
-            artifacts = [evidence.artifact(f"{result.name}.txt", result.exchange)] if result.exchange else []
-            evidence.check(result.criterion, result.name, result.passed, expected=result.expected,
-                           observed=result.observed, artifacts=artifacts, details=result.details or None)
-        else:
-            evidence.gap(result.criterion, f"{result.name}: {result.reason}")
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
