@@ -10,6 +10,7 @@ from ivv.evidence.facts import Fact, record
 from ivv.rpc.tls import inspect
 
 CRITERION = "security.transport_tls"
+pytestmark = pytest.mark.usefixtures("rpc_evidence_target")  # evidence names the stack's target
 
 
 @pytest.mark.criterion(CRITERION)

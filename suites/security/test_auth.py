@@ -7,6 +7,7 @@ from ivv.contract.authmatrix import auth_failures, auth_grid, auth_matrix, crede
 from ivv.contract.matrix import record_matrix, transcript
 
 CRITERION = "security.auth_enforced"
+pytestmark = pytest.mark.usefixtures("rpc_evidence_target")  # evidence names the stack's target
 
 
 @pytest.mark.criterion(CRITERION)
