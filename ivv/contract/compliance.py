@@ -20,6 +20,7 @@ from ivv.rpc.client import (
     RpcConnectionLost,
     RpcError,
 )
+from ivv.rpc.refusals import AUTHENTICATION, PERMISSION, refusals
 
 
 def _probe_method(contract: Contract, *, needs_params: bool = True) -> Method | None:
@@ -160,20 +161,20 @@ def compliance_matrix(probe: Probe, *, silence: float = 1.0) -> list[Fact]:
             lambda got, rid=rid: (len(got) == 1 and isinstance(got[0], dict) and "id" in got[0]
                                   and json.dumps(got[0]["id"]) == json.dumps(rid),
                                   f"reply id {json.dumps(got[0].get('id')) if got and isinstance(got[0], dict) else got}"))
-    auth_code = contract.code_for("auth")
-    perm_code = contract.code_for("permission")
+    reasons = refusals(contract.error_codes)
+    auth, perm = reasons[AUTHENTICATION], reasons[PERMISSION]
     needs_role = next((m for m in contract.methods.values() if m.role is not None), None)
-    if auth_code is not None and needs_role is not None:
-        run(f"unauthenticated call: {needs_role.name}", f"error {auth_code} ({contract.error_codes[auth_code]})",
+    if auth.documented and needs_role is not None:
+        run(f"unauthenticated call: {needs_role.name}", auth.text,
             json.dumps({"jsonrpc": "2.0", "method": needs_role.name,
                         "params": valid_params(needs_role, probe.observed), "id": 9}),
-            single((auth_code,), (9,)), session_role=None)
+            single(tuple(auth.codes), (9,)), session_role=None)
     low = contract.roles[0]
     high = next((m for m in contract.methods.values() if m.role is not None and not contract.allows(m.name, low)), None)
-    if perm_code is not None and high is not None:
-        run(f"insufficient role: {low} calls {high.name}", f"error {perm_code} ({contract.error_codes[perm_code]})",
+    if perm.documented and high is not None:
+        run(f"insufficient role: {low} calls {high.name}", perm.text,
             json.dumps({"jsonrpc": "2.0", "method": high.name, "params": valid_params(high, probe.observed), "id": 10}),
-            single((perm_code,), (10,)), session_role=low)
+            single(tuple(perm.codes), (10,)), session_role=low)
     # Properties over every reply gathered above.
     flat = [r for got in replies for r in (got if isinstance(got, list) else [got])]
     bad_shape = [r for r in flat if not _is_response(r)]

@@ -22,6 +22,15 @@ from hypothesis.errors import Flaky, FlakyFailure
 
 from ivv.contract.document import Method
 from ivv.contract.fuzzcases import FuzzCase, coverage_cases, fuzz_cases
+from ivv.contract.outcome import (
+    ACCEPTED_INVALID,
+    INTERNAL,
+    INVALID_RESULT,
+    NOT_A_RESPONSE,
+    NOT_FOUND,
+    UNDOCUMENTED,
+    judge,
+)
 from ivv.contract.params import valid_params
 from ivv.contract.probe import Probe, harvest
 from ivv.evidence.facts import Fact
@@ -36,7 +45,8 @@ FOCUS_EXAMPLES = 200  # a focused run must meet the coverage failure again to sh
 class FuzzFailure:
     method: str
     mutation: str
-    kind: str  # crash | hang | connection-drop | undocumented-error | leak | invalid-result | wrote-outside
+    kind: str  # crash | hang | connection-drop | undocumented-error | internal-error | leak | accepted-invalid
+    #            | invalid-result | invalid-reply | wrote-outside
     detail: str
     frame: str  # minimal reproducer: the exact JSON frame
     reply: str = ""
@@ -150,7 +160,7 @@ class _Runner:
                 raise _Violation("wrote-outside", f"wrote outside the data folders: {written}", case.frame)
 
     def _send(self, cli: RpcClient, case: FuzzCase) -> None:
-        rate = self.probe.rate_code
+        rate = self.probe.rate_codes
         for attempt in range(6):
             try:
                 ex = cli.send_raw(case.frame, timeout=self.call_timeout, note=case.mutation)
@@ -172,8 +182,8 @@ class _Runner:
                 raise _Violation("hang", detail, case.frame)
             reply = ex.received[0] if ex.received else ""
             frame = ex.replies()[0] if ex.received else None
-            if isinstance(frame, dict) and (frame.get("error") or {}).get("code") == rate and rate is not None \
-                    and attempt < 5:
+            if isinstance(frame, dict) and isinstance(frame.get("error"), dict) \
+                    and frame["error"].get("code") in rate and attempt < 5:
                 time.sleep(0.25 * (attempt + 1))
                 continue
             self._judge(case, frame, reply)
@@ -185,25 +195,27 @@ class _Runner:
         leaks = reply_leaks(frame, reply, sent=case.frame)
         if leaks:
             raise _Violation("leak", f"reply shows internals: {', '.join(leaks)}", case.frame, reply)
-        if not isinstance(frame, dict):
-            raise _Violation("invalid-reply", "reply is not a JSON-RPC response object", case.frame, reply)
-        if "error" in frame:
-            code = (frame.get("error") or {}).get("code")
-            if code not in contract.documented_codes(case.method):
-                raise _Violation("undocumented-error", f"error code {code} is not in the contract", case.frame, reply)
-            return
-        try:
-            sent = json.loads(case.frame)
-        except ValueError:
-            raise _Violation("accepted-invalid", "a result for a frame that is not valid JSON", case.frame, reply) from None
-        errs = contract.validate_result(case.method, frame.get("result"))
-        if errs:
-            raise _Violation("invalid-result", "; ".join(map(str, errs[:2])), case.frame, reply)
-        params = sent.get("params")
-        perrs = contract.validate_params(case.method, {} if params == [] else params)  # [] = no positional params
-        if perrs and not _non_finite(sent.get("params")):
-            raise _Violation("accepted-invalid", f"params break the contract ({perrs[0]}) yet got a result",
-                             case.frame, reply)
+        success = isinstance(frame, dict) and "result" in frame and "error" not in frame
+        outcome = judge(contract, case.method, frame, params_valid=not success or _params_valid(contract, case))
+        if not outcome.passed:
+            raise _Violation(FAILURE_KINDS[outcome.kind], outcome.detail, case.frame, reply)
+
+
+FAILURE_KINDS = {NOT_A_RESPONSE: "invalid-reply", INTERNAL: "internal-error", NOT_FOUND: "undocumented-error",
+                 UNDOCUMENTED: "undocumented-error", ACCEPTED_INVALID: "accepted-invalid",
+                 INVALID_RESULT: "invalid-result"}
+
+
+def _params_valid(contract, case: FuzzCase) -> bool:
+    """Whether the frame sent carried params the contract accepts (non-finite numbers count as valid:
+    JSON has no NaN, so a service may read them as it likes)."""
+    try:
+        sent = json.loads(case.frame)
+        params = sent.get("params") if isinstance(sent, dict) else None
+        return isinstance(sent, dict) and (not contract.validate_params(case.method, {} if params == [] else params)
+                                           or _non_finite(params))  # [] = no positional params
+    except (ValueError, RecursionError):
+        return False  # not JSON, or too deep to read: no valid params in it
 
 
 def _non_finite(value: Any) -> bool:
@@ -304,6 +316,8 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                                                    shrunk=False))
                 break
             except (_Violation, Flaky, FlakyFailure, BaseExceptionGroup) as exc:
+                if (state["last"] or state["first"]) is None:
+                    raise  # not a violation of the service: an error of the harness, shown as it is
                 case, v = state["last"] or state["first"]
                 # Flaky: shrinking stopped (its time ran out, or the failure did not repeat); the last
                 # failure met is the smallest so far when it is of the same kind as the first.

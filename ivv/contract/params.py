@@ -7,7 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from ivv.contract.document import Method
+from ivv.contract.document import Contract, Method
 from ivv.contract.probe import Observed
 
 
@@ -96,3 +96,28 @@ def schema_strategy(schema: Any):
         optional = {k: schema_strategy(v) for k, v in props.items() if k not in required}
         return st.fixed_dictionaries({k: schema_strategy(props[k]) for k in required}, optional=optional)
     return from_schema(schema if schema not in ({}, True) else {"type": ["string", "integer", "boolean", "null"]})
+
+
+def undo_calls(contract: Contract, observed: Observed | None = None) -> list[tuple[str, dict]]:
+    """The calls that stop what checks started (start_x -> stop_x with valid params), to leave the service
+    as it was: best effort, after a check that called every method."""
+    out = []
+    for name in contract.methods:
+        if name.startswith("start_") and ("stop_" + name[6:]) in contract.methods:
+            stop = contract.method("stop_" + name[6:])
+            out.append((stop.name, valid_params(stop, observed)))
+    return out
+
+
+PRODUCERS = ("take_", "start_", "create_", "capture_", "add_")
+
+
+def producers_first(contract: Contract) -> list[Method]:
+    """Methods ordered so producers come before consumers: creating calls first, then stopping ones,
+    deleting calls last (a file taken can then be read, a recording started can be stopped)."""
+    def rank(m: Method) -> int:
+        n = m.name
+        if n.startswith((*PRODUCERS, "get_camera")):
+            return 0
+        return 1 if n.startswith("stop_") else (3 if n.startswith(("delete_", "remove_", "cleanup_")) else 2)
+    return sorted(contract.methods.values(), key=rank)

@@ -12,8 +12,7 @@ from typing import Any
 from ivv.contract.document import Contract
 from ivv.rpc.auth import Credentials
 from ivv.rpc.client import RpcClient, RpcError
-
-RATE_LIMIT_WORDS = ("rate",)
+from ivv.rpc.refusals import RATE, refusals
 
 
 @dataclass
@@ -27,7 +26,7 @@ class Observed:
     extra: set[str] = field(default_factory=set)
     notifications: dict[str, set[str]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # param name -> a value the service returned
-    sources: dict[str, dict[str, Any]] = field(default_factory=dict)  # param name -> {method: value}
+    sources: dict[str, dict[str, list]] = field(default_factory=dict)  # key -> {method: values it returned}
 
     def note(self, method: str, frame: Any) -> None:
         if not isinstance(frame, dict):
@@ -40,30 +39,39 @@ class Observed:
             res = frame["result"]
             if isinstance(res, dict):
                 self.fields.setdefault(method, set()).update(res)
-            self._harvest(method, res)
+            said: dict[str, list] = {}
+            self._harvest(res, said)
+            for key, values in said.items():  # what a method said last replaces what it said of that key before
+                self.values.setdefault(key, values[0])
+                self.sources.setdefault(key, {})[method] = values
 
-    def _harvest(self, method: str, value: Any, depth: int = 0) -> None:
-        """Keep values by key (filename, device...) and by the method that returned them, so later
-        calls can use real ones (a recording's filename for get_recording_info)."""
+    def _harvest(self, value: Any, said: dict[str, list], depth: int = 0) -> None:
+        """Collect values by key (filename, device...) from a result, so later calls can use real ones
+        (a recording's filename for get_recording_info)."""
         if depth > 4:
             return
         if isinstance(value, dict):
             for k, v in value.items():
                 if isinstance(v, str | int) and not isinstance(v, bool):
-                    self.values.setdefault(k, v)
-                    self.sources.setdefault(k, {})[method] = v
+                    if v not in said.setdefault(k, []):
+                        said[k].append(v)
                 else:
-                    self._harvest(method, v, depth + 1)
+                    self._harvest(v, said, depth + 1)
         elif isinstance(value, list):
             for v in value[:3]:
-                self._harvest(method, v, depth + 1)
+                self._harvest(v, said, depth + 1)
 
     def value_for(self, name: str, method: str) -> list[Any]:
-        """Candidate values for param ``name`` of ``method``, best first (same words in the method names)."""
-        words = set(method.split("_"))
+        """Candidate values for param ``name`` of ``method``, best first: from methods sharing words with
+        it (recordings ~ recording), and among those from a listing (list_*, get_*), which shows the thing
+        exists, before one returned by the call that made it."""
+        def words(text: str) -> set[str]:
+            return {w.rstrip("s") for w in text.split("_")}
+        mine = words(method)
         by_source = self.sources.get(name, {})
-        ranked = sorted(by_source.items(), key=lambda kv: -len(words & set(kv[0].split("_"))))
-        return [v for _, v in ranked]
+        ranked = sorted(by_source.items(), key=lambda kv: (-len(mine & words(kv[0])),
+                                                           not kv[0].startswith(("list_", "get_"))))
+        return list(dict.fromkeys(v for _, values in ranked for v in values))
 
 
 @dataclass
@@ -134,14 +142,15 @@ class Probe:
             return False
 
     @property
-    def rate_code(self) -> int | None:
-        return self.contract.code_for(*RATE_LIMIT_WORDS)
+    def rate_codes(self) -> frozenset[int]:
+        """The documented rate-limit refusal's codes: a call answered with one is waited out, not judged."""
+        return refusals(self.contract.error_codes)[RATE].codes
 
     def call(self, cli: RpcClient, method: str, params: Any, timeout: float | None = None):
         """A call that waits out a documented rate limit (bounded) and records what it saw."""
         for attempt in range(self.rate_limit_retries + 1):
             resp = cli.call(method, params, timeout=timeout)
-            if resp.error_code is not None and resp.error_code == self.rate_code and attempt < self.rate_limit_retries:
+            if resp.error_code in self.rate_codes and attempt < self.rate_limit_retries:
                 time.sleep(0.2 * (attempt + 1))
                 continue
             self.observed.note(method, resp.frame)
@@ -163,3 +172,32 @@ def harvest(probe: Probe) -> None:
                     probe.call(cli, m.name, {})
                 except RpcError:
                     continue
+
+
+HOLD_S = 1.0
+
+
+def produce(probe: Probe) -> None:
+    """Make one of each thing the service keeps (take_*, start_* then stop_*, create_*), then harvest, so
+    checks that need a real instance (a file to read, delete or download) have one. Best effort."""
+    from ivv.contract.params import PRODUCERS, undo_calls, valid_params
+
+    harvest(probe)
+    cli = probe.top_role_session()
+    if cli is None:
+        return
+    contract = probe.contract
+    with cli:
+        for m in contract.methods.values():
+            if m.name.startswith(PRODUCERS):
+                try:
+                    probe.call(cli, m.name, valid_params(m, probe.observed))
+                except RpcError:
+                    continue
+        time.sleep(HOLD_S)  # a recording stopped at once may leave no file
+        for method, params in undo_calls(contract, probe.observed):
+            try:
+                probe.call(cli, method, params)
+            except RpcError:
+                continue
+    harvest(probe)
