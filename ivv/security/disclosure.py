@@ -1,17 +1,18 @@
 """Error replies must say what went wrong without telling an attacker how the service is built.
 
-Malformed frames, hostile params and bad logins are sent on purpose; every error object that comes back
-(message and data) is scanned for stack traces, source paths, exception class names, memory addresses and
-the service's own secrets.
+Malformed frames, hostile params and bad logins are sent on purpose; every reply that is not a success is
+scanned whatever its shape (an error object, an error given as a string, raw text that is not JSON) for
+stack traces, source paths, exception class names, memory addresses and the service's own secrets
+(`ivv.security.leaks`). No error reply at all is nothing scanned: NOT VERIFIED, never a PASS.
 """
 
 from __future__ import annotations
 
 import json
 
-from ivv.evidence.facts import Fact
+from ivv.evidence.facts import Fact, Undecided, observed
 from ivv.security import tokens
-from ivv.security.leaks import leaks_in, strings_of
+from ivv.security.leaks import reply_leaks
 from ivv.security.surface import ERROR_DISCLOSURE, Surface
 from ivv.security.wire import Transcript
 
@@ -44,7 +45,7 @@ def hostile_params(surface: Surface) -> list[tuple[str, dict]]:
     return out
 
 
-def disclosure_probe(surface: Surface, transcript: Transcript) -> Fact:
+def disclosure_probe(surface: Surface, transcript: Transcript) -> Fact | Undecided:
     creds = surface.credentials
     secrets = [s for s in [creds.jwt_secret, creds.revoked_api_key, *creds.api_keys.values()] if s]
     mark = transcript.mark()
@@ -76,16 +77,20 @@ def disclosure_probe(surface: Surface, transcript: Transcript) -> Fact:
     finally:
         for each in opened:
             each.close()
-    problems = []
+    problems, errors = [], 0
     for what, reply in replies:
-        if reply.error is None:
-            continue
-        found = leaks_in(strings_of(reply.error), secrets)
+        if reply.ok or reply.exchange is None or not reply.exchange.received:
+            continue  # a success is judged by its schema elsewhere; a closed connection says nothing
+        errors += 1
+        found = reply_leaks(reply.frame, "\n".join(reply.exchange.received), secrets)
         if found:
             problems.append(f"{what}: {', '.join(found)}")
-    errors = sum(1 for _, r in replies if r.error is not None)
-    return Fact("error replies leak no internals or secrets", not problems,
-                expected="error messages without stack traces, source paths, exception names or secrets",
+    name = "error replies leak no internals or secrets"
+    none = observed(name, errors, criterion=ERROR_DISCLOSURE, what="error replies to scan")
+    if none is not None:
+        return none
+    return Fact(name, not problems,
+                expected="error replies without stack traces, source paths, exception names or secrets",
                 observed="; ".join(problems) if problems else f"{errors} error replies, none leaking",
                 exchanges=(transcript.render(mark),), details={"provocations": len(replies), "leaks": problems},
                 criterion=ERROR_DISCLOSURE)

@@ -7,6 +7,7 @@ Three connections with different roles (admin, the lowest role, none) take turns
 from __future__ import annotations
 
 from ivv.evidence.facts import Fact, Undecided
+from ivv.rpc.refusals import AUTHENTICATION, PERMISSION
 from ivv.security import tokens
 from ivv.security.surface import SESSION_ISOLATION, Surface
 from ivv.security.wire import Transcript
@@ -52,6 +53,9 @@ def isolation_probe(surface: Surface, transcript: Transcript) -> Fact | Undecide
         return Undecided(NAME, f"control failed: valid logins were refused "
                                f"({high_login.summary()}; {mid_login.summary()})", criterion=SESSION_ISOLATION)
     if not high_after.ok:
+        if not any(surface.refusal(reason).matches(high_after) for reason in (AUTHENTICATION, PERMISSION)):
+            return Undecided(NAME, f"control failed: the {top} connection's own call was not answered "
+                                   f"({high_after.summary()})", criterion=SESSION_ISOLATION)
         leaks.append(f"the {top} connection lost its role after the {low} login elsewhere: "
                      f"{high_after.summary()}")
     if None not in sessions and len(sessions) < 2:
