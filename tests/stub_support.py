@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from ivv.contract.document import load
 from ivv.contract.matrix import record_matrix, table, transcript
 from ivv.contract.probe import Probe
@@ -77,6 +79,16 @@ def stubs():
         for stub in started:
             stub.process.kill()
             stub.process.wait(10)
+
+
+def stub_fixture():
+    """A `camera_stub` fixture for a test module (`stub = stub_fixture()` at module level): the factory
+    of `stubs`, every stub killed after the test."""
+    @pytest.fixture(name="camera_stub")
+    def fixture():
+        with stubs() as start:
+            yield start
+    return fixture
 
 
 def verdict_of(tmp_path: Path, criterion: str, results=(), matrix: list | None = None) -> tuple[str, list]:

@@ -5,7 +5,7 @@ VERIFIED: real stub services on 127.0.0.1 (tests/stubs/camera_stub.py), the clea
 from __future__ import annotations
 
 import pytest
-from stub_support import CONTRACT, stubs, verdict_of
+from stub_support import CONTRACT, stub_fixture, verdict_of
 
 from ivv.contract.authmatrix import auth_matrix
 from ivv.contract.conformance import conformance
@@ -19,12 +19,7 @@ def judged(tmp_path, stub):
     result = conformance(stub.probe(), generated=2)
     verdict, _ = verdict_of(tmp_path, CONFORMANCE, result.facts(), matrix=result.rows)
     return verdict, {r.name: r for r in result.rows}, result
-
-
-@pytest.fixture
-def camera_stub():
-    with stubs() as start:
-        yield start
+camera_stub_fixture = stub_fixture()
 
 
 def test_clean_stub_conforms(camera_stub, tmp_path):

@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-from stub_support import CONTRACT, stubs, verdict_of
+from stub_support import CONTRACT, stub_fixture, verdict_of
 
 from ivv.contract.boundary import boundary_cases, boundary_pass
 from ivv.contract.document import Contract
 
 CRITERION = "contract.fuzz_robustness"
-
-
-@pytest.fixture
-def camera_stub():
-    with stubs() as start:
-        yield start
+camera_stub_fixture = stub_fixture()
 
 
 def test_clean_stub_holds_every_boundary(camera_stub, tmp_path):

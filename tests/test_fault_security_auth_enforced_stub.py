@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-from stub_support import CONTRACT, stubs, verdict_of
+from stub_support import CONTRACT, stub_fixture, verdict_of
 
 from ivv.contract.authmatrix import auth_matrix
 from ivv.contract.document import Contract
@@ -18,12 +17,7 @@ from ivv.security.logins import SUCCESS_SHAPED
 from ivv.security.wire import Transcript
 
 CRITERION = "security.auth_enforced"
-
-
-@pytest.fixture
-def camera_stub():
-    with stubs() as start:
-        yield start
+camera_stub_fixture = stub_fixture()
 
 
 def probes(surface) -> list:

@@ -6,7 +6,7 @@ never in the evidence); placeholder-signed logins answered as a success but refu
 from __future__ import annotations
 
 import pytest
-from stub_support import stubs, verdict_of
+from stub_support import stub_fixture, verdict_of
 
 from ivv.evidence import redact
 from ivv.security import authn
@@ -14,12 +14,7 @@ from ivv.security.logins import SUCCESS_SHAPED
 from ivv.security.wire import Transcript
 
 CRITERION = "security.no_default_credentials"
-
-
-@pytest.fixture
-def camera_stub():
-    with stubs() as start:
-        yield start
+camera_stub_fixture = stub_fixture()
 
 
 def judged(tmp_path, stub):

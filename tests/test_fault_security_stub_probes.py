@@ -10,18 +10,13 @@ from __future__ import annotations
 import socket
 
 import pytest
-from stub_support import MAX_BYTES, stubs, verdict_of
+from stub_support import MAX_BYTES, stub_fixture, verdict_of
 
 from ivv.security import disclosure, limits, traversal
 from ivv.security.wire import Transcript
 
 ROUTES = ["/media/images/"]
-
-
-@pytest.fixture
-def camera_stub():
-    with stubs() as start:
-        yield start
+camera_stub_fixture = stub_fixture()
 
 
 def disclosed(tmp_path, stub):

@@ -7,11 +7,11 @@ role too low); `cell` decides one cell, `auth_grid` lays the cells out for the r
 from __future__ import annotations
 
 from ivv.contract.outcome import judge
-from ivv.contract.params import undo_calls, valid_params
+from ivv.contract.params import valid_params
 from ivv.contract.probe import Probe, harvest
 from ivv.evidence.facts import Fact, Undecided
 from ivv.rpc.auth import Credentials
-from ivv.rpc.client import Reply, RpcClient, RpcConnectionLost, RpcError, RpcTimeout
+from ivv.rpc.client import Reply, RpcClient, RpcError
 from ivv.rpc.refusals import AUTHENTICATION, PERMISSION, Refusal, judge_login, refusals
 
 Row = Fact | Undecided
@@ -74,17 +74,8 @@ def auth_matrix(probe: Probe, methods: list[str] | None = None, token_in_params:
                 continue
             with cli:
                 rows += _role_calls(probe, cli, None, role, f"{kind} in params", names, token, reasons)
-    _undo_side_effects(probe)
+    probe.undo()
     return rows
-
-
-def _reply(probe: Probe, cli: RpcClient, method: str, params) -> Reply:
-    try:
-        return probe.call(cli, method, params)
-    except RpcTimeout:
-        return Reply(method, timeout=True, exchange=cli.exchanges[-1] if cli.exchanges else None)
-    except RpcConnectionLost as exc:
-        return Reply(method, lost=True, close_code=exc.close_code, exchange=cli.exchanges[-1] if cli.exchanges else None)
 
 
 def _login_rows(probe: Probe, cli: RpcClient, kind: str, role: str | None, auth_reply, follow: str,
@@ -92,7 +83,7 @@ def _login_rows(probe: Probe, cli: RpcClient, kind: str, role: str | None, auth_
     """The login row of one credential: a valid one accepted (the protected call after it answers), any
     other refused as documented; a refusal shaped as a success is a FAIL of its own."""
     login = Reply(probe.auth_method, auth_reply, cli.exchanges[-1] if cli.exchanges else None)
-    after = _reply(probe, cli, follow, valid_params(probe.contract.method(follow), probe.observed))
+    after = probe.reply(cli, follow, valid_params(probe.contract.method(follow), probe.observed))
     exchanges = tuple(e.as_dict() for e in cli.exchanges[-2:])
     name, details = f"{probe.auth_method} x {kind}", {"method": probe.auth_method, "credential": kind}
     if role is not None:
@@ -144,7 +135,7 @@ def _role_calls(probe: Probe, cli: RpcClient, token: str | None, role: str | Non
                 rows.append(Fact(f"{name} x {kind}", False, "a session", f"no session: {exc}",
                                  details={"method": name, "credential": kind}))
                 continue
-        reply = _reply(probe, cli, name, params)
+        reply = probe.reply(cli, name, params)
         refusal = reasons[AUTHENTICATION if role is None else PERMISSION]
         details = {"method": name, "credential": kind}
         if not contract.allows(name, role) and not refusal.documented:
@@ -155,19 +146,6 @@ def _role_calls(probe: Probe, cli: RpcClient, token: str | None, role: str | Non
         rows.append(Fact(f"{name} x {kind}", passed, expected, observed,
                          exchanges=(reply.exchange.as_dict(),) if reply.exchange else (), details=details))
     return rows
-
-
-def _undo_side_effects(probe: Probe) -> None:
-    """Stop what the matrix started (start_x -> stop_x with the same params), best effort."""
-    cli = probe.top_role_session()
-    if cli is None:
-        return
-    with cli:
-        for method, params in undo_calls(probe.contract, probe.observed):
-            try:
-                cli.call(method, params)
-            except RpcError:
-                pass
 
 
 def auth_failures(rows: list[Row]) -> list[str]:

@@ -17,10 +17,10 @@ from typing import Any
 
 from ivv.contract.document import INPUT_REFUSALS, Method
 from ivv.contract.outcome import judge
-from ivv.contract.params import harvested_params, minimal_instance, producers_first, undo_calls, valid_params
+from ivv.contract.params import harvested_params, minimal_instance, producers_first, valid_params
 from ivv.contract.probe import Probe, produce
 from ivv.evidence.facts import Fact, Undecided, controlled
-from ivv.rpc.client import Reply, RpcClient, RpcConnectionLost, RpcError, RpcTimeout
+from ivv.rpc.client import Reply, RpcClient, RpcError
 
 CONSTRAINTS = ("required", "minLength", "maxLength", "pattern", "enum", "minimum", "maximum",
                "exclusiveMinimum", "exclusiveMaximum", "format")
@@ -125,15 +125,6 @@ def _only(contract, method: str, params: dict, rule: str) -> bool:
     return bool(violations) and all(v.rule == rule for v in violations)
 
 
-def _send(probe: Probe, cli: RpcClient, method: str, params: dict) -> Reply:
-    try:
-        return probe.call(cli, method, params)
-    except RpcTimeout:
-        return Reply(method, timeout=True, exchange=cli.exchanges[-1] if cli.exchanges else None)
-    except RpcConnectionLost as exc:
-        return Reply(method, lost=True, close_code=exc.close_code, exchange=cli.exchanges[-1] if cli.exchanges else None)
-
-
 def refused_fact(probe: Probe, case: BoundaryCase, reply: Reply) -> Fact:
     """The outside value must be refused with a documented error (a result is accepting invalid input)."""
     exchanges = (reply.exchange.as_dict(),) if reply.exchange else ()
@@ -179,7 +170,7 @@ def _base(probe: Probe, cli: RpcClient, method: Method, tries: int = 8) -> tuple
     whose inside params are the base), else the first candidate and its reply."""
     first = None
     for params in base_candidates(method, probe)[:tries]:
-        reply = _send(probe, cli, method.name, params)
+        reply = probe.reply(cli, method.name, params)
         first = first or (params, reply)
         if reply.ok:
             return params, reply
@@ -211,27 +202,14 @@ def boundary_pass(probe: Probe, methods: list[str] | None = None) -> list[Fact |
             refusals = []
             for case in cases:
                 cli = cli if cli.connected else probe.role_session(contract.roles[-1])
-                refusals.append(refused_fact(probe, case, _send(probe, cli, name, case.outside)))
+                refusals.append(refused_fact(probe, case, probe.reply(cli, name, case.outside)))
             for case, refusal in zip(cases, refusals, strict=True):
                 key = json.dumps(case.inside, sort_keys=True) if case.inside is not None else None
                 if key is not None and key not in controls:
                     cli = cli if cli.connected else probe.role_session(contract.roles[-1])
-                    controls[key] = _send(probe, cli, name, case.inside)
+                    controls[key] = probe.reply(cli, name, case.inside)
                 rows.append(controlled(refusal, accepted_fact(probe, case, controls.get(key) if key else None)))
         finally:
             cli.close()
-    _undo(probe)
+    probe.undo()
     return rows or [Undecided("param boundaries", "no param of the methods checked has a constraint to test")]
-
-
-def _undo(probe: Probe) -> None:
-    """Stop what the controls started (a recording), best effort."""
-    cli = probe.top_role_session()
-    if cli is None:
-        return
-    with cli:
-        for method, params in undo_calls(probe.contract, probe.observed):
-            try:
-                cli.call(method, params)
-            except RpcError:
-                pass

@@ -11,7 +11,7 @@ from typing import Any
 
 from ivv.contract.document import Contract
 from ivv.rpc.auth import Credentials
-from ivv.rpc.client import RpcClient, RpcError
+from ivv.rpc.client import Reply, RpcClient, RpcConnectionLost, RpcError, RpcTimeout
 from ivv.rpc.refusals import RATE, refusals
 
 
@@ -156,6 +156,31 @@ class Probe:
             self.observed.note(method, resp.frame)
             return resp
         return resp
+
+
+    def reply(self, cli: RpcClient, method: str, params: Any) -> Reply:
+        """`call`, with a timeout or a hang-up answered as a Reply (an observation, not an exception)."""
+        try:
+            return self.call(cli, method, params)
+        except RpcTimeout:
+            return Reply(method, timeout=True, exchange=cli.exchanges[-1] if cli.exchanges else None)
+        except RpcConnectionLost as exc:
+            return Reply(method, lost=True, close_code=exc.close_code,
+                         exchange=cli.exchanges[-1] if cli.exchanges else None)
+
+    def undo(self) -> None:
+        """Stop what the checks started (start_x -> stop_x with valid params), best effort."""
+        from ivv.contract.params import undo_calls
+
+        cli = self.top_role_session()
+        if cli is None:
+            return
+        with cli:
+            for method, params in undo_calls(self.contract, self.observed):
+                try:
+                    cli.call(method, params)
+                except RpcError:
+                    continue
 
 
 def harvest(probe: Probe) -> None:
