@@ -66,15 +66,15 @@ def _get(base_url: str, path: str, headers: dict, timeout: float) -> tuple[int |
 
 
 def route_probe(base_url: str, route: str, headers: dict, control: str | None,
-                timeout: float = 5.0) -> tuple[Fact | Undecided, list[str]]:
+                timeout: float = 5.0) -> Fact | Undecided:
     """Every traversal spelling on one route, under its control (a file the service listed, downloaded on
     the same route with the same credential). A refusal is 400, 403 or 404; a connection error is no
-    refusal, nor a 401 or a 5xx. Returns the judged fact and the transcript lines."""
+    refusal, nor a 401 or a 5xx."""
     name = f"{route} refuses path traversal"
     lines = []
     if control is None:
         return Undecided(name, "no file the service lists was found for this route, so there is no control "
-                               "download and refusals prove nothing", criterion=PATH_TRAVERSAL), lines
+                               "download and refusals prove nothing", criterion=PATH_TRAVERSAL)
     status, _, error = _get(base_url, route + control, headers, timeout)
     lines.append(f"GET {route}{control} -> {status or error} (control: a listed file)")
     control_ok = status is not None and 200 <= status < 300
@@ -94,7 +94,7 @@ def route_probe(base_url: str, route: str, headers: dict, control: str | None,
     exchange = "\n".join(lines) + "\n"
     if served:
         return Fact(name, False, "400, 403 or 404 for every traversal spelling", "served: " + "; ".join(served),
-                    exchanges=(exchange,), details={"served": served}, criterion=PATH_TRAVERSAL), lines
+                    exchanges=(exchange,), details={"served": served}, criterion=PATH_TRAVERSAL)
     fact = Fact(name, not wrong and not silent, "400, 403 or 404 for every traversal spelling",
                 "; ".join(filter(None, [f"not a refusal: {', '.join(wrong)}" if wrong else "",
                                         f"no answer: {', '.join(silent)}" if silent else ""]))
@@ -104,7 +104,7 @@ def route_probe(base_url: str, route: str, headers: dict, control: str | None,
     if isinstance(fact, Fact) and silent and not wrong:
         fact = Undecided(name, f"{len(silent)} of {len(variants())} requests got no answer (a connection error "
                                "is not a refusal)", criterion=PATH_TRAVERSAL)
-    return fact, lines
+    return fact
 
 
 def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_headers: str,
@@ -115,7 +115,7 @@ def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_he
                           criterion=PATH_TRAVERSAL)]
     out = []
     for route in routes:
-        fact, lines = route_probe(base_url, route, headers, controls.get(route), timeout)
+        fact = route_probe(base_url, route, headers, controls.get(route), timeout)
         if isinstance(fact, Fact) and fact.exchanges:
             fact = replace(fact, exchanges=(f"# every request carries {describe_headers}\n" + fact.exchanges[0],))
         out.append(fact)
