@@ -20,9 +20,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ivv.config import profile as profile_lib  # noqa: E402
-from ivv.contract import fuzz  # noqa: E402
-from ivv.contract.checks import Probe, auth_matrix, compliance_matrix, conformance, drift  # noqa: E402
+from ivv.contract.authmatrix import auth_matrix  # noqa: E402
+from ivv.contract.compliance import compliance_matrix  # noqa: E402
+from ivv.contract.conformance import conformance  # noqa: E402
 from ivv.contract.document import load as load_contract  # noqa: E402
+from ivv.contract.drift import drift  # noqa: E402
+from ivv.contract.fuzz import fuzz  # noqa: E402
+from ivv.contract.probe import Probe  # noqa: E402
 from ivv.stack.local import start_local  # noqa: E402
 
 

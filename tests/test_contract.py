@@ -8,7 +8,9 @@ import json
 import pytest
 
 from ivv.contract import document as contract_lib
-from ivv.contract.checks import Observed, drift, minimal_instance, valid_params
+from ivv.contract.drift import drift
+from ivv.contract.params import minimal_instance, valid_params
+from ivv.contract.probe import Observed
 from ivv.errors import ContractError
 from ivv.rpc.auth import Credentials
 

@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from ivv.contract.checks import Probe, conformance, drift
+from ivv.contract.conformance import conformance
 from ivv.contract.document import Contract
+from ivv.contract.drift import drift
+from ivv.contract.probe import Probe
 
 pytestmark = pytest.mark.slow
 

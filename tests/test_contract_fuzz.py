@@ -7,8 +7,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 
 from ivv.contract import document as contract_lib
-from ivv.contract.checks import schema_strategy
-from ivv.contract.fuzz import MUTATIONS, TRAVERSALS, FuzzCase, FuzzFailure, fuzz_cases
+from ivv.contract.fuzz import FuzzFailure
+from ivv.contract.fuzzcases import MUTATIONS, TRAVERSALS, FuzzCase, fuzz_cases
+from ivv.contract.params import schema_strategy
 
 DOC = {
     "openrpc": "1.2.6", "info": {"title": "t", "version": "1"},
@@ -65,7 +66,7 @@ def test_failure_record_redacts_secrets():
 
 
 def test_coverage_cases_put_every_kind_of_bad_input_on_every_param_once():
-    from ivv.contract.fuzz import coverage_cases
+    from ivv.contract.fuzzcases import coverage_cases
 
     cases = coverage_cases(METHOD, {"device": "/dev/video0"})
     hit = {(c.mutation, c.param) for c in cases}

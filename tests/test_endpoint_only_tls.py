@@ -13,7 +13,7 @@ from ivv.rpc.tls import LabCa
 from ivv.stack.local import enable_tls, prepare_local
 
 CRITERION = "security.transport_tls"
-ONLY_TRANSPORT = ["--suites", "contract", "--", "-k", "test_tls_on_verified_plain_refused"]
+ONLY_TRANSPORT = ["--suites", "security", "--", "-k", "test_tls_on_verified_plain_refused"]
 
 
 @pytest.mark.slow

@@ -14,13 +14,15 @@ import pytest
 import yaml
 
 from ivv.config import profile as profile_lib
-from ivv.contract.checks import Probe
 from ivv.contract.document import load as load_contract
 from ivv.contract.fuzz import replay
+from ivv.contract.probe import Probe
 from ivv.stack.local import start_local
 
 ROOT = Path(__file__).resolve().parent.parent
-SUITE = ROOT / "suites" / "contract"
+SUITES = ROOT / "suites"
+# the contract suite and the two files of the security suite that decide from the JSON-RPC contract
+CONTRACT_FILES = ["contract", "security/test_auth.py", "security/test_transport.py"]
 GATE = ROOT / "deployment" / "gates" / "production-readiness.yaml"
 CONTRACT_CRITERIA = ("contract.jsonrpc_compliance", "security.auth_enforced", "contract.conformance",
                      "contract.fuzz_robustness", "contract.notifications", "security.transport_tls")
@@ -33,7 +35,7 @@ def gate_file(tmp_path_factory) -> Path:
     """The production-readiness gate with a self-test fuzz budget (the real gate keeps its own)."""
     data = yaml.safe_load(GATE.read_text())
     data.setdefault("settings", {}).setdefault("contract", {}).update(
-        {"fuzz_examples": 60, "fuzz_seconds": 20, "fuzz_shrink_seconds": 10, "notification_silence_s": 0.5})
+        {"fuzz_examples": 60, "fuzz_seconds": 20, "fuzz_shrink_seconds": 40, "notification_silence_s": 0.5})
     path = tmp_path_factory.mktemp("gate") / "production-readiness.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -41,11 +43,12 @@ def gate_file(tmp_path_factory) -> Path:
 
 def run_suite(tmp_path: Path, gate_file: Path, tests: list[str], knobs: dict[str, str],
               extra: list[str] = ()) -> tuple[dict, list[dict], str]:
-    """Run suite files in a fresh pytest process with fault knobs; returns (verdicts, records, output)."""
+    """Run suite files (relative to suites/) in a fresh pytest process with fault knobs; returns (verdicts,
+    records, output)."""
     prefix = profile_lib.load(profile_lib.DEFAULT_PROFILE).faults["prefix"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefix)}
     env.update({prefix + k.upper(): str(v) for k, v in knobs.items()})
-    cmd = [sys.executable, "-m", "pytest", *[str(SUITE / t) for t in tests], "--ivv-gate", str(gate_file),
+    cmd = [sys.executable, "-m", "pytest", *[str(SUITES / t) for t in tests], "--ivv-gate", str(gate_file),
            "--ivv-target", "local", "--ivv-reports", str(tmp_path), "--ivv-run-id", "run", "-p", "no:cacheprovider", "-q",
            "--timeout", "150", *extra]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
@@ -65,7 +68,7 @@ def fails(records: list[dict], criterion: str) -> list[dict]:
 
 
 def test_reference_stack_passes_the_contract_suite(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["."], {})
+    verdicts, records, out = run_suite(tmp_path, gate_file, CONTRACT_FILES, {})
     assert {c: verdict(verdicts, c) for c in CONTRACT_CRITERIA} == {c: "PASS" for c in CONTRACT_CRITERIA}, out[-3000:]
     tables = [r["details"]["table"]["title"] for r in records if (r.get("details") or {}).get("table")]
     for title in ("JSON-RPC 2.0 compliance matrix", "auth and roles matrix", "drift: documented vs observed"):
@@ -82,7 +85,7 @@ def test_reference_stack_passes_the_contract_suite(tmp_path, gate_file):
 
 
 def test_fault_security_auth_enforced_auth_bypass(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_auth.py"], {"auth_bypass": "1"})
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["security/test_auth.py"], {"auth_bypass": "1"})
     assert verdict(verdicts, "security.auth_enforced") == "FAIL", out[-2000:]
     rows = [r for r in fails(records, "security.auth_enforced") if (r.get("details") or {}).get("method")]
     assert rows, "no failing row names a method"
@@ -95,7 +98,7 @@ def test_fault_security_auth_enforced_auth_bypass(tmp_path, gate_file):
 
 
 def test_fault_contract_jsonrpc_compliance_wrong_error_codes(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_compliance.py"], {"wrong_error_codes": "1"})
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_compliance.py"], {"wrong_error_codes": "1"})
     assert verdict(verdicts, "contract.jsonrpc_compliance") == "FAIL", out[-2000:]
     by_name = {r["name"]: r for r in fails(records, "contract.jsonrpc_compliance")}
     row = by_name["JSON-RPC 2.0 compliance matrix: method not found"]
@@ -106,7 +109,7 @@ def test_fault_contract_jsonrpc_compliance_wrong_error_codes(tmp_path, gate_file
 
 
 def test_fault_contract_conformance_drop_field(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_conformance.py"],
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_conformance.py"],
                                        {"drop_field": "get_camera_list.total"})
     assert verdict(verdicts, "contract.conformance") == "FAIL", out[-2000:]
     violations = [r for r in fails(records, "contract.conformance") if r["name"] == "result schema violations"]
@@ -115,6 +118,17 @@ def test_fault_contract_conformance_drop_field(tmp_path, gate_file):
     assert ["get_camera_list", "$.total", "required"] in [row[:3] for row in rows]
     drift_rows = [r for r in fails(records, "contract.conformance") if "drift" in r["name"]]
     assert any("missing ['total']" in r["observed"] for r in drift_rows)
+    # present but non-conforming is not missing: the two are reported apart
+    present = next(r for r in records if r.get("name") == "methods present on the service")
+    assert present["verdict"] == "PASS" and "missing (method not found) none" in present["observed"]
+    assert "results that break their schema: ['get_camera_list']" in present["observed"]
+
+
+def test_drift_table_alone_decides_nothing(tmp_path, gate_file):
+    """With nothing called first, every drift row has nothing to compare: NOT VERIFIED, not PASS."""
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_conformance.py"], {}, ["-k", "drift"])
+    assert verdict(verdicts, "contract.conformance") == "NOT VERIFIED", out[-2000:]
+    assert not [r for r in records if r.get("criterion") == "contract.conformance" and r.get("verdict") == "PASS"]
 
 
 def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
@@ -122,7 +136,7 @@ def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
     # coverage pass meets it (every kind of bad input on every param), hypothesis shrinks it to the
     # boundary, and the replay on a restarted service must crash it again.
     knobs = {"crash_on": "take_snapshot.filename"}
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_fuzz.py"], knobs)
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_fuzz.py"], knobs)
     assert verdict(verdicts, "contract.fuzz_robustness") == "FAIL", out[-2000:]
     crashes = [r for r in fails(records, "contract.fuzz_robustness") if r["name"].endswith(": crash")]
     assert crashes, [r["name"] for r in fails(records, "contract.fuzz_robustness")]
@@ -143,7 +157,7 @@ def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
             assert replay(probe, frame, "take_snapshot") == expected
 
 def test_fault_contract_notifications_drop_field(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_notifications.py"],
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_notifications.py"],
                                        {"drop_field": "recording_status_update.filename"})
     assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
     rows = [r for r in fails(records, "contract.notifications") if "->" in r["name"]]
@@ -159,7 +173,7 @@ def test_fault_contract_fuzz_robustness_file_traversal(tmp_path, gate_file):
     narrow = tmp_path / "gate.yaml"
     narrow.write_text(yaml.safe_dump(data, sort_keys=False))
     try:
-        verdicts, records, out = run_suite(tmp_path, narrow, ["test_fuzz.py"], {"file_traversal": "1"})
+        verdicts, records, out = run_suite(tmp_path, narrow, ["contract/test_fuzz.py"], {"file_traversal": "1"})
     finally:
         for canary in Path("/tmp").glob("ivv-canary-fuzz*"):
             canary.unlink()
@@ -169,8 +183,8 @@ def test_fault_contract_fuzz_robustness_file_traversal(tmp_path, gate_file):
     assert found, [r["name"] for r in fails(records, "contract.fuzz_robustness")]
     kinds = {r["name"].rsplit(": ", 1)[1] for r in found}
     assert kinds & {"accepted-invalid", "wrote-outside"}, kinds
-    framed = [r for r in found if r["details"]["minimal_frame"]]
-    assert all(json.loads(r["details"]["minimal_frame"])["method"] == "take_snapshot" for r in framed)
+    framed = [r for r in found if r["details"]["minimal_frame"]]  # cut at 4000 chars; the artifact has it all
+    assert framed and all('"method": "take_snapshot"' in r["details"]["minimal_frame"] for r in framed)
 
 
 def _local_inventory(tmp_path: Path, tls: dict) -> list[str]:
@@ -181,7 +195,7 @@ def _local_inventory(tmp_path: Path, tls: dict) -> list[str]:
 
 
 def test_fault_security_transport_tls_plain_ws(tmp_path, gate_file):
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_transport.py"], {"plain_ws": "1"})
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["security/test_transport.py"], {"plain_ws": "1"})
     assert verdict(verdicts, "security.transport_tls") == "FAIL", out[-2000:]
     failing = {r["name"]: r for r in fails(records, "security.transport_tls")}
     assert "TLS handshake on the API port" in failing
@@ -199,7 +213,7 @@ def test_fault_security_transport_tls_client_cannot_verify(tmp_path, gate_file, 
         tls, name, reason = {"ca_file": str(other)}, "127.0.0.1", "unable to get local issuer certificate"
     else:
         tls, name, reason = {"server_name": "camera.example.com"}, "camera.example.com", "Hostname mismatch"
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_transport.py"], {},
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["security/test_transport.py"], {},
                                        _local_inventory(tmp_path, tls))
     assert verdict(verdicts, "security.transport_tls") == "FAIL", out[-2000:]
     failing = {r["name"]: r for r in fails(records, "security.transport_tls")}
@@ -212,7 +226,7 @@ def test_fault_security_transport_tls_client_cannot_verify(tmp_path, gate_file, 
 def test_fault_contract_notifications_notify_delay_ms(tmp_path, gate_file):
     """Notifications sent 60 ms late: even the lower bound of their latency (from the reply) is over the
     gate's 20 ms, so the criterion FAILs on that bound; the healthy stack PASSes on the upper bound."""
-    verdicts, records, out = run_suite(tmp_path, gate_file, ["test_notifications.py"], {"notify_delay_ms": "60"})
+    verdicts, records, out = run_suite(tmp_path, gate_file, ["contract/test_notifications.py"], {"notify_delay_ms": "60"})
     assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
     late = [r for r in fails(records, "contract.notifications") if r["kind"] == "measurement"]
     assert late and "at least (from the triggering reply)" in late[0]["name"] and late[0]["value"] >= 55, late
@@ -225,7 +239,7 @@ def test_fault_contract_notifications_notify_delay_ms_counted_from_the_reply(tmp
     data["settings"]["contract"]["notification_latency_from"] = "reply"
     reply_gate = tmp_path / "reply-gate.yaml"
     reply_gate.write_text(yaml.safe_dump(data, sort_keys=False))
-    verdicts, records, out = run_suite(tmp_path, reply_gate, ["test_notifications.py"], {"notify_delay_ms": "60"})
+    verdicts, records, out = run_suite(tmp_path, reply_gate, ["contract/test_notifications.py"], {"notify_delay_ms": "60"})
     assert verdict(verdicts, "contract.notifications") == "FAIL", out[-2000:]
     late = [r for r in fails(records, "contract.notifications") if r["kind"] == "measurement"]
     assert late and late[0]["name"].endswith("latency from the triggering reply") and late[0]["value"] >= 55, late

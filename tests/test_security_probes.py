@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from ivv.security import authn, disclosure, exposure, tokens, traversal
+from ivv.rpc.auth import claims, sign
+from ivv.security import authn, exposure, leaks, tokens, traversal
 from ivv.security.exposure import Listener
 from ivv.security.wire import Transcript
 
@@ -24,11 +25,11 @@ from ivv.security.wire import Transcript
     ({"message": "snapshot not found: ../../etc/passwd"}, []),  # the client's own input echoed back
 ])
 def test_leak_patterns(error, found):
-    assert disclosure.leaks_in(disclosure.strings_of(error), []) == found
+    assert leaks.leaks_in(leaks.strings_of(error), []) == found
 
 
 def test_a_secret_in_an_error_is_a_leak():
-    assert disclosure.leaks_in('{"message": "bad signature for key s3cr3t-value"}', ["s3cr3t-value"]) == \
+    assert leaks.leaks_in('{"message": "bad signature for key s3cr3t-value"}', ["s3cr3t-value"]) == \
         ["secret value"]
 
 
@@ -74,13 +75,13 @@ def _claims(token):
 
 
 def test_hostile_tokens():
-    body = tokens.claims("admin", exp_in=-60, now=1_000_000)
-    assert body["exp"] == 1_000_000 - 60 and body["role"] == "admin"
-    unsigned = tokens.sign(body, "", alg="none")
+    body = claims("admin", tokens.PROBE_USER, exp_in=-60, now=1_000_000)
+    assert body["exp"] == 1_000_000 - 60 and body["role"] == "admin" and body["user_id"] == tokens.PROBE_USER
+    unsigned = sign(body, "", "none")
     assert unsigned.endswith(".") and json.loads(base64.urlsafe_b64decode(unsigned.split(".")[0] + "=="))["alg"] == "none"
-    empty = tokens.sign(body, "")  # PyJWT refuses an empty key; an attacker's tool does not
+    empty = sign(body, "")  # PyJWT refuses an empty key; an attacker's tool does not
     assert empty.count(".") == 2 and empty.split(".")[2]
-    tampered = tokens.tamper_claims(tokens.sign(tokens.claims("viewer"), "k" * 32), role="admin")
+    tampered = tokens.tamper_claims(sign(claims("viewer", "u"), "k" * 32), role="admin")
     assert _claims(tampered)["role"] == "admin"
     assert "" in tokens.PLACEHOLDER_SECRETS and "changeme" in tokens.PLACEHOLDER_SECRETS
     described = tokens.describe(tampered, "edited")

@@ -32,7 +32,7 @@ def _back_on_staging(vdevice) -> None:
 
 
 def test_transport_tls_passes_with_a_certificate_the_client_verifies(vdevice, tmp_path):
-    run = opsrun.run_gate(tmp_path, vdevice, "contract", GATE, pytest_args=ONLY_TRANSPORT, timeout=900)
+    run = opsrun.run_gate(tmp_path, vdevice, "security", GATE, pytest_args=ONLY_TRANSPORT, timeout=900)
     assert run.verdict(CRITERION) == "PASS", run.explain()
     rows = _rows(run)
     verified = rows["certificate verifies for vdevice"]
@@ -50,7 +50,7 @@ def test_transport_tls_fails_when_the_client_trusts_another_ca(vdevice, tmp_path
 
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
-    run = opsrun.run_gate(tmp_path, vdevice, "contract", GATE, pytest_args=ONLY_TRANSPORT, timeout=900,
+    run = opsrun.run_gate(tmp_path, vdevice, "security", GATE, pytest_args=ONLY_TRANSPORT, timeout=900,
                           tls={"ca_file": str(other), "server_name": "vdevice"})
     assert run.verdict(CRITERION) == "FAIL", run.explain()
     failing = {r["name"]: r for r in run.failing(CRITERION)}

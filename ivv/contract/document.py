@@ -31,6 +31,10 @@ DEFAULT_ROLES = ("viewer", "operator", "admin")
 _MISSING = re.compile(r"^'(.+)' is a required property$")
 STANDARD_ERRORS = {-32700: "Parse error", -32600: "Invalid Request", -32601: "Method not found",
                    -32602: "Invalid params", -32603: "Internal error"}
+METHOD_NOT_FOUND, INTERNAL_ERROR = -32601, -32603
+INPUT_REFUSALS = frozenset({-32700, -32600, -32602})  # the specification's answers to bad input, any method
+READ_ONLY_PREFIXES = ("get_", "list_")
+READ_ONLY_NAMES = ("ping",)
 
 _CONTENT_DESCRIPTOR = {
     "type": "object",
@@ -251,12 +255,21 @@ class Contract:
         except KeyError:
             raise ContractError(f"{self.source}: no method {name!r} in the contract") from None
 
+    def answer_codes(self, method: str) -> frozenset[int]:
+        """Codes `method` may answer a valid call with: the errors it lists (the contract-wide service codes
+        when it lists none). Never method-not-found or internal error, and invalid params only when the
+        method lists it: the standard codes are not documented for every method."""
+        m = self.method(method)
+        codes = set(m.error_codes) if m.error_codes else set(self.error_codes)
+        return frozenset(codes - {METHOD_NOT_FOUND, INTERNAL_ERROR})
+
     def documented_codes(self, method: str | None = None) -> frozenset[int]:
-        """Codes a reply may carry: the standard ones, the contract-wide ones and the method's own."""
-        codes = set(STANDARD_ERRORS) | set(self.error_codes)
+        """With a method: what it may answer any call, valid or not (`answer_codes` plus the standard
+        refusals of bad input: parse error, invalid request, invalid params). Without: every code the
+        contract or JSON-RPC 2.0 defines."""
         if method in self.methods:
-            codes |= self.methods[method].error_codes
-        return frozenset(codes)
+            return self.answer_codes(method) | INPUT_REFUSALS
+        return frozenset(set(STANDARD_ERRORS) | set(self.error_codes))
 
     def role_rank(self, role: str | None) -> int:
         return -1 if role is None else self.roles.index(role)
@@ -273,6 +286,34 @@ class Contract:
     def least_role(self, method: str) -> str | None:
         m = self.method(method)
         return m.allowed_roles[0] if m.allowed_roles else m.role
+
+    def protected_methods(self, login: str | None = None) -> list[str]:
+        """Every method that needs some role (the login call `login` and public methods excluded)."""
+        return [name for name, m in self.methods.items()
+                if name != login and (m.role is not None or m.allowed_roles)]
+
+    def read_only_method(self, role: str, exact: bool = True, login: str | None = None) -> str | None:
+        """A method needing `role` that has no required params and only reads (ping, get_*, list_*)."""
+        candidates = []
+        for name, m in self.methods.items():
+            if name == login or m.required_params:
+                continue
+            if not (name in READ_ONLY_NAMES or name.startswith(READ_ONLY_PREFIXES)):
+                continue
+            least = self.least_role(name)
+            if least is None:
+                continue
+            if least == role or (not exact and self.allows(name, role)):
+                candidates.append(name)
+        return sorted(candidates, key=lambda n: (n not in READ_ONLY_NAMES, n))[0] if candidates else None
+
+    def lowest_method(self, login: str | None = None) -> str | None:
+        """The cheapest protected read-only method: what a session must not reach without credentials."""
+        for role in self.roles:
+            name = self.read_only_method(role, login=login)
+            if name:
+                return name
+        return None
 
     def code_for(self, *words: str) -> int | None:
         """The documented code whose message mentions all ``words`` (case-insensitive), if one does."""

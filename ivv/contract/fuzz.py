@@ -1,11 +1,10 @@
 """Bad-input fuzzing of a JSON-RPC service from its contract, with hypothesis doing generation and shrinking.
 
-For each method, valid params come from its params schema (hypothesis-jsonschema) and are then mutated:
-wrong types, missing required fields, huge strings, odd unicode, path traversal, extreme numbers, deep
-nesting, extra fields, non-object params. Every frame must get a documented error (or a valid result)
-without the service crashing, hanging, dropping the connection, leaking a traceback or a path, or
-writing outside its data folders. A failure is shrunk by hypothesis to a minimal frame, and the frame is
-replayed on a fresh (recovered) service to show it reproduces.
+For each method the cases of `ivv.contract.fuzzcases` are sent: the deterministic coverage pass first,
+then hypothesis draws at random within the budget. Every frame must get a documented error (or a valid
+result) without the service crashing, hanging, dropping the connection, leaking a traceback or a path,
+or writing outside its data folders. A failure is shrunk by hypothesis to a minimal frame, and the frame
+is replayed on a fresh (recovered) service to show it reproduces.
 """
 
 from __future__ import annotations
@@ -19,52 +18,35 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hseed
-from hypothesis import strategies as st
 from hypothesis.errors import Flaky, FlakyFailure
 
-from ivv.contract.checks import (
-    ACCEPTABLE_CLOSE_CODES,
-    LEAK_PATTERNS,
-    Probe,
-    harvest,
-    schema_strategy,
-    valid_params,
-)
 from ivv.contract.document import Method
+from ivv.contract.fuzzcases import FuzzCase, coverage_cases, fuzz_cases
+from ivv.contract.outcome import (
+    ACCEPTED_INVALID,
+    INTERNAL,
+    INVALID_RESULT,
+    NOT_A_RESPONSE,
+    NOT_FOUND,
+    UNDOCUMENTED,
+    judge,
+)
+from ivv.contract.params import valid_params
+from ivv.contract.probe import Probe, harvest
+from ivv.evidence.facts import Fact
 from ivv.rpc.auth import redact_text
 from ivv.rpc.client import RpcClient, RpcConnectError, RpcConnectionLost, RpcError
+from ivv.security.leaks import reply_leaks
 
-MUTATIONS = ("valid", "wrong_type", "missing_required", "huge_string", "unicode", "path_traversal",
-             "extreme_number", "deep_nesting", "extra_field", "params_not_object", "null_value")
-# Path traversal payloads aim at canary names, never at real system files: a service that does not
-# confine names would otherwise overwrite or delete /etc/passwd on the harness host or the device. A
-# canary that appears afterwards (next to the data folders or in /tmp) is a write outside the data dirs.
-CANARY = "ivv-canary-fuzz"
-TRAVERSALS = (f"../{CANARY}.jpg", f"../../{CANARY}.jpg", "../" * 12 + f"tmp/{CANARY}.jpg", f"/tmp/{CANARY}.jpg",
-              f"..\\..\\{CANARY}.jpg", f"%2e%2e%2f{CANARY}.jpg", f"....//....//{CANARY}.jpg",
-              f"a/../../{CANARY}.jpg", f"{CANARY}\x00.jpg", f"~/{CANARY}.jpg", ".", "..", "")
-PATH_LIKE = ("file", "path", "name", "dir")
-EXTREME_NUMBERS = (-1, 0, -(2**31), 2**31, -(2**63), 2**63, 2**64 + 1, 10**40, -1e308, 1e308, 0.5, -0.0,
-                   float("inf"), float("nan"))
-DEEP = '"__ivv_deep__"'
-
-
-@dataclass
-class FuzzCase:
-    method: str
-    mutation: str
-    frame: str  # the exact text sent
-    param: str | None = None  # the param the mutation hit (None: the whole params)
-
-    def __repr__(self) -> str:
-        return f"FuzzCase({self.method!r}, {self.mutation!r}, frame={redact_text(self.frame)[:300]!r})"
-
+ACCEPTABLE_CLOSE_CODES = (1008, 1009)  # policy violation, message too big: a documented refusal
+FOCUS_EXAMPLES = 200  # a focused run must meet the coverage failure again to shrink it (time-bounded anyway)
 
 @dataclass
 class FuzzFailure:
     method: str
     mutation: str
-    kind: str  # crash | hang | connection-drop | undocumented-error | leak | invalid-result | wrote-outside
+    kind: str  # crash | hang | connection-drop | undocumented-error | internal-error | leak | accepted-invalid
+    #            | invalid-result | invalid-reply | wrote-outside
     detail: str
     frame: str  # minimal reproducer: the exact JSON frame
     reply: str = ""
@@ -88,6 +70,29 @@ class FuzzReport:
     mutations: dict[str, int] = field(default_factory=dict)
     writes_outside: list[str] = field(default_factory=list)
 
+    def facts(self) -> list[Fact]:
+        """That fuzzing ran (examples per method), one FAIL per failure with its minimal reproducer, and
+        the count of failures."""
+        summary = (f"{self.examples} examples over {len(self.per_method)} methods in {self.seconds:.1f} s; "
+                   f"mutations {self.mutations}")
+        out = [Fact("fuzzing ran", self.examples > 0, "> 0 examples", summary,
+                    details={"table": {"title": "examples per method", "columns": ["method", "examples"],
+                                       "rows": [[m, n] for m, n in self.per_method.items()]}})]
+        for f in self.failures:
+            out.append(Fact(f"fuzz {f.method}: {f.kind}", False, "a documented error or a valid result", f.detail,
+                            exchanges=(f"minimal frame ({len(f.frame)} chars): {redact_text(f.frame)}\n"
+                                       f"reply: {redact_text(f.reply)}\n{f.reproduce_detail}",),
+                            details={"minimal_frame": redact_text(f.frame[:4000]), "frame_chars": len(f.frame),
+                                     "mutation": f.mutation, "reply": redact_text(f.reply[:2000]), "shrunk": f.shrunk,
+                                     "reproduced": f.reproduced, "reproduce": f.reproduce_detail}))
+        out.append(Fact("no fuzz failure", not self.failures, "0 failures", f"{len(self.failures)} failure(s)",
+                        exchanges=(json.dumps([f.as_dict() for f in self.failures], indent=2),) if self.failures else (),
+                        details={"table": {"title": "fuzz failures (minimal reproducers)",
+                                           "columns": ["method", "kind", "detail", "minimal frame", "reproduced"],
+                                           "rows": [[f.method, f.kind, f.detail[:200], redact_text(f.frame[:300]),
+                                                     str(f.reproduced)] for f in self.failures]}}))
+        return out
+
 
 class _Violation(AssertionError):
     def __init__(self, kind: str, detail: str, frame: str, reply: str = ""):
@@ -97,114 +102,6 @@ class _Violation(AssertionError):
 
 class _ServiceGone(Exception):
     """The service did not come back after a crash: stop fuzzing."""
-
-
-# -- strategies --------------------------------------------------------------------------------------
-def _other_type(schema: dict) -> st.SearchStrategy:
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    fractional = st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: not f.is_integer())
-    pool = {"string": st.text(max_size=8), "integer": st.integers(-5, 5), "number": fractional,
-            "boolean": st.booleans(), "array": st.lists(st.integers(), max_size=2),
-            "object": st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), "null": st.none()}
-    kinds = {kind} if isinstance(kind, str) else set(kind or ())
-    if "number" in kinds:
-        kinds.add("integer")
-    if "integer" in kinds:
-        kinds.discard("number")  # 1.5 is the wrong type for an integer (1.0 would not be)
-    return st.one_of([s for k, s in pool.items() if k not in kinds])
-
-
-def _json_values() -> st.SearchStrategy:
-    return st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=5), c, max_size=3),
-                        max_leaves=6)
-
-
-@st.composite
-def fuzz_cases(draw, method: Method, example: dict | None = None, mutation: str | None = None,
-               param: str | None = None) -> FuzzCase:
-    """One mutated request frame for ``method`` (``mutation`` and ``param`` fixed when focusing on a
-    failure the coverage pass found, so hypothesis shrinks that failure)."""
-    base_strategy = schema_strategy(method.params_schema)
-    if example:  # mostly real values (a connected device), so a mutation reaches the code behind the checks
-        base_strategy = st.one_of(st.just(example), st.just(example), st.just(example), base_strategy)
-    params: Any = dict(draw(base_strategy))
-    mutation = mutation or draw(st.sampled_from(MUTATIONS))
-    props = method.params_schema.get("properties", {})
-    names = sorted(props) or ["value"]
-    name = param or draw(st.sampled_from(names))
-    deep = 0
-    if mutation == "wrong_type":
-        params[name] = draw(_other_type(props.get(name, {})))
-    elif mutation == "missing_required" and method.required_params:
-        params.pop(param if param in method.required_params else draw(st.sampled_from(method.required_params)), None)
-    elif mutation == "huge_string":
-        # Drawn mostly huge; the lower bound of 1 lets shrinking find the real length limit of a failure.
-        params[name] = draw(st.sampled_from("Aé\u6f22\U0001f600/")) * draw(st.integers(1, 120_000))
-    elif mutation == "unicode":
-        params[name] = draw(st.text(st.characters(codec=None, categories=None), min_size=1, max_size=40))
-    elif mutation == "path_traversal":
-        pathish = [n for n in names if any(w in n.lower() for w in PATH_LIKE)]
-        name = param or (draw(st.sampled_from(pathish)) if pathish else name)
-        params[name] = draw(st.sampled_from(TRAVERSALS))
-    elif mutation == "extreme_number":
-        params[name] = draw(st.sampled_from(EXTREME_NUMBERS) | st.integers())
-    elif mutation == "deep_nesting":
-        deep = draw(st.integers(20, 3000))
-        params[name] = "__ivv_deep__"
-    elif mutation == "extra_field":
-        params[draw(st.text(min_size=1, max_size=12))] = draw(_json_values())
-    elif mutation == "params_not_object":
-        params = draw(st.one_of(st.lists(_json_values(), max_size=3), st.integers(), st.text(max_size=10),
-                                st.booleans()))
-    elif mutation == "null_value":
-        params[name] = None
-    req_id = draw(st.integers(1, 10**6))
-    frame = json.dumps({"jsonrpc": "2.0", "method": method.name, "params": params, "id": req_id},
-                       ensure_ascii=draw(st.booleans()), allow_nan=True)
-    if deep:
-        frame = frame.replace(DEEP, "[" * deep + "]" * deep, 1)
-    return FuzzCase(method.name, mutation, frame, name)
-
-
-_SAMPLE_OF_TYPE = {"string": "x", "integer": 12, "number": 1.5, "boolean": True, "array": [1], "object": {"a": 1}}
-
-
-def coverage_cases(method: Method, example: dict | None = None) -> list[FuzzCase]:
-    """Every kind of bad input on every param once, deterministically: a bug tied to one param and one
-    kind of input is met whatever the random part draws. (Hypothesis then shrinks what this finds.)"""
-    props = method.params_schema.get("properties", {})
-    base = dict(example or {})
-    cases: list[tuple[str, str | None, Any, int]] = []
-    for name in sorted(props) or ["value"]:
-        schema = props.get(name, {})
-        kinds = schema.get("type", []) if isinstance(schema, dict) else []
-        kinds = [kinds] if isinstance(kinds, str) else list(kinds)
-        same = set(kinds) | ({"integer"} if "number" in kinds else set())
-        wrong = next(v for k, v in _SAMPLE_OF_TYPE.items() if k not in same)
-        cases += [("wrong_type", name, wrong, 0), ("huge_string", name, "A" * 10_000, 0),
-                  ("unicode", name, "\u202e\x00\ud7ff\U0001f600\u00e9", 0), ("null_value", name, None, 0)]
-        if {"integer", "number"} & set(kinds) or not kinds:
-            cases += [("extreme_number", name, 2**63, 0), ("extreme_number", name, -1, 0)]
-        if any(w in name.lower() for w in PATH_LIKE):
-            cases += [("path_traversal", name, TRAVERSALS[0], 0), ("path_traversal", name, TRAVERSALS[2], 0)]
-    first = (sorted(props) or ["value"])[0]
-    cases += [("missing_required", name, ..., 0) for name in method.required_params]
-    cases += [("extra_field", "__ivv_extra__", {"a": [1]}, 0), ("deep_nesting", first, DEEP.strip('"'), 1000)]
-    out = []
-    for i, (mutation, name, value, deep) in enumerate(cases, start=1):
-        params = dict(base)
-        if value is ...:
-            params.pop(name, None)
-        else:
-            params[name] = value
-        frame = json.dumps({"jsonrpc": "2.0", "method": method.name, "params": params, "id": i}, allow_nan=True)
-        if deep:
-            frame = frame.replace(DEEP, "[" * deep + "]" * deep, 1)
-        out.append(FuzzCase(method.name, mutation, frame, name))
-    out.append(FuzzCase(method.name, "params_not_object",
-                        json.dumps({"jsonrpc": "2.0", "method": method.name, "params": [1], "id": len(out) + 1})))
-    return out
 
 
 # -- the oracle --------------------------------------------------------------------------------------
@@ -263,13 +160,13 @@ class _Runner:
                 raise _Violation("wrote-outside", f"wrote outside the data folders: {written}", case.frame)
 
     def _send(self, cli: RpcClient, case: FuzzCase) -> None:
-        rate = self.probe.rate_code
+        rate = self.probe.rate_codes
         for attempt in range(6):
             try:
                 ex = cli.send_raw(case.frame, timeout=self.call_timeout, note=case.mutation)
             except RpcConnectionLost as exc:
                 self.cli = None
-                close = getattr(getattr(exc.__cause__, "rcvd", None), "code", None)
+                close = exc.close_code
                 alive = self.probe.is_alive()
                 if not alive:
                     raise _Violation("crash", f"connection lost and the service is down ({exc})", case.frame) from exc
@@ -285,8 +182,8 @@ class _Runner:
                 raise _Violation("hang", detail, case.frame)
             reply = ex.received[0] if ex.received else ""
             frame = ex.replies()[0] if ex.received else None
-            if isinstance(frame, dict) and (frame.get("error") or {}).get("code") == rate and rate is not None \
-                    and attempt < 5:
+            if isinstance(frame, dict) and isinstance(frame.get("error"), dict) \
+                    and frame["error"].get("code") in rate and attempt < 5:
                 time.sleep(0.25 * (attempt + 1))
                 continue
             self._judge(case, frame, reply)
@@ -295,28 +192,30 @@ class _Runner:
     def _judge(self, case: FuzzCase, frame: Any, reply: str) -> None:
         contract = self.probe.contract
         self.probe.observed.note(case.method, frame)
-        if LEAK_PATTERNS.search(reply):
-            raise _Violation("leak", f"reply shows internals: {LEAK_PATTERNS.search(reply).group(0)!r}",
-                             case.frame, reply)
-        if not isinstance(frame, dict):
-            raise _Violation("invalid-reply", "reply is not a JSON-RPC response object", case.frame, reply)
-        if "error" in frame:
-            code = (frame.get("error") or {}).get("code")
-            if code not in contract.documented_codes(case.method):
-                raise _Violation("undocumented-error", f"error code {code} is not in the contract", case.frame, reply)
-            return
-        try:
-            sent = json.loads(case.frame)
-        except ValueError:
-            raise _Violation("accepted-invalid", "a result for a frame that is not valid JSON", case.frame, reply) from None
-        errs = contract.validate_result(case.method, frame.get("result"))
-        if errs:
-            raise _Violation("invalid-result", "; ".join(map(str, errs[:2])), case.frame, reply)
-        params = sent.get("params")
-        perrs = contract.validate_params(case.method, {} if params == [] else params)  # [] = no positional params
-        if perrs and not _non_finite(sent.get("params")):
-            raise _Violation("accepted-invalid", f"params break the contract ({perrs[0]}) yet got a result",
-                             case.frame, reply)
+        leaks = reply_leaks(frame, reply, sent=case.frame)
+        if leaks:
+            raise _Violation("leak", f"reply shows internals: {', '.join(leaks)}", case.frame, reply)
+        success = isinstance(frame, dict) and "result" in frame and "error" not in frame
+        outcome = judge(contract, case.method, frame, params_valid=not success or _params_valid(contract, case))
+        if not outcome.passed:
+            raise _Violation(FAILURE_KINDS[outcome.kind], outcome.detail, case.frame, reply)
+
+
+FAILURE_KINDS = {NOT_A_RESPONSE: "invalid-reply", INTERNAL: "internal-error", NOT_FOUND: "undocumented-error",
+                 UNDOCUMENTED: "undocumented-error", ACCEPTED_INVALID: "accepted-invalid",
+                 INVALID_RESULT: "invalid-result"}
+
+
+def _params_valid(contract, case: FuzzCase) -> bool:
+    """Whether the frame sent carried params the contract accepts (non-finite numbers count as valid:
+    JSON has no NaN, so a service may read them as it likes)."""
+    try:
+        sent = json.loads(case.frame)
+        params = sent.get("params") if isinstance(sent, dict) else None
+        return isinstance(sent, dict) and (not contract.validate_params(case.method, {} if params == [] else params)
+                                           or _non_finite(params))  # [] = no positional params
+    except (ValueError, RecursionError):
+        return False  # not JSON, or too deep to read: no valid params in it
 
 
 def _non_finite(value: Any) -> bool:
@@ -348,9 +247,11 @@ def _coverage_pass(m: Method, example, runner: _Runner, state: dict, start: floa
 def _method_run(m: Method, example, per_method: int, budget: float, shrink_seconds: float, runner: _Runner,
                 state: dict, start: float, focus: tuple[str, str | None] | None = None):
     """The hypothesis test for one method: send each case, raise on a violation, respect the time budget.
-    With `focus` (a failure the coverage pass met) it generates that mutation on that param only."""
+    With `focus` (a failure the coverage pass met) it generates that mutation on that param only, with
+    enough examples to meet it again: a share of the random budget (a few examples a method) would stop
+    before the failure is drawn, and the shrink time bounds the run instead."""
 
-    @settings(max_examples=per_method, database=None, deadline=None,
+    @settings(max_examples=per_method if focus is None else max(per_method, FOCUS_EXAMPLES), database=None, deadline=None,
               phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck),
               report_multiple_bugs=False, print_blob=False)
     @given(fuzz_cases(m, example, *(focus or ())))
@@ -415,9 +316,13 @@ def fuzz(probe: Probe, *, max_examples: int = 200, seconds: float = 60.0, call_t
                                                    shrunk=False))
                 break
             except (_Violation, Flaky, FlakyFailure, BaseExceptionGroup) as exc:
+                if (state["last"] or state["first"]) is None:
+                    raise  # not a violation of the service: an error of the harness, shown as it is
                 case, v = state["last"] or state["first"]
+                # Flaky: shrinking stopped (its time ran out, or the failure did not repeat); the last
+                # failure met is the smallest so far when it is of the same kind as the first.
                 shrunk = not isinstance(exc, (Flaky, FlakyFailure, BaseExceptionGroup))
-                if not shrunk:
+                if not shrunk and v.kind != state["first"][1].kind:
                     case, v = state["first"]
                 report.failures.append(FuzzFailure(name, case.mutation, v.kind, v.detail, case.frame, v.reply,
                                                    shrunk=shrunk))

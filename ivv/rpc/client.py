@@ -50,7 +50,16 @@ class RpcTimeout(RpcError):
 
 
 class RpcConnectionLost(RpcError):
-    """The server closed or dropped the connection while a reply was awaited."""
+    """The server closed or dropped the connection while a reply was awaited (`close_code`: the
+    WebSocket close code it sent, None when it just dropped the connection)."""
+
+    def __init__(self, message: str, close_code: int | None = None):
+        super().__init__(message)
+        self.close_code = close_code
+
+
+def _close_code(exc: BaseException) -> int | None:
+    return getattr(getattr(exc, "rcvd", None), "code", None)
 
 
 class RpcErrorResponse(IvvError):
@@ -106,16 +115,22 @@ class Exchange:
         return "\n".join(lines) + "\n"
 
 
-@dataclass
-class Response:
-    """A reply to one call: the parsed frame plus its exchange."""
+@dataclass(frozen=True)
+class Reply:
+    """One answer to one call: the parsed frame and its exchange, or how the connection ended instead
+    (`lost`: the server closed or dropped it, `close_code` saying how; `timeout`: nothing came back).
+    The one reply type of every check and probe."""
 
     method: str
-    frame: Any
-    exchange: Exchange
+    frame: Any = None
+    exchange: Exchange | None = None
+    lost: bool = False
+    timeout: bool = False
+    close_code: int | None = None
 
     @property
     def ok(self) -> bool:
+        """A JSON-RPC success: a `result` and no `error`."""
         return isinstance(self.frame, dict) and "result" in self.frame and "error" not in self.frame
 
     @property
@@ -130,6 +145,17 @@ class Response:
     @property
     def error_code(self) -> int | None:
         return self.error.get("code") if self.error else None
+
+    def summary(self) -> str:
+        if self.ok:
+            return "result " + json.dumps(self.frame["result"])[:160]
+        if self.error is not None:
+            return f"error {self.error_code} {json.dumps(self.error.get('message'))[:160]}"
+        if self.lost:
+            return "connection closed by the server" + (f" (close code {self.close_code})" if self.close_code else "")
+        if self.timeout:
+            return "no answer (timeout)"
+        return f"unexpected frame {str(self.frame)[:160]}"
 
 
 def tls_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
@@ -224,7 +250,7 @@ class RpcClient:
             return None
         except (ConnectionClosed, OSError, EOFError) as exc:
             self._ws = None
-            raise RpcConnectionLost(f"{self.url}: connection lost: {exc}") from exc
+            raise RpcConnectionLost(f"{self.url}: connection lost: {exc}", _close_code(exc)) from exc
         return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
     def _classify(self, text: str) -> Any:
@@ -263,7 +289,7 @@ class RpcClient:
             self._ws = None
             ex.outcome = "connection-lost"
             self._finish(ex)
-            raise RpcConnectionLost(f"{self.url}: connection lost while sending: {exc}") from exc
+            raise RpcConnectionLost(f"{self.url}: connection lost while sending: {exc}", _close_code(exc)) from exc
         while True:
             try:
                 got = self._recv(deadline)
@@ -295,7 +321,7 @@ class RpcClient:
         return next(self._ids)
 
     def call(self, method: str, params: Any = None, *, timeout: float | None = None, id: Any = _NO_ID,
-             note: str = "") -> Response:
+             note: str = "") -> Reply:
         """Send a request and return the reply (which may carry an error object).
 
         Raises RpcTimeout when nothing came back in time, RpcConnectionLost when the server hung up.
@@ -308,7 +334,7 @@ class RpcClient:
         if ex.outcome == "timeout":
             raise RpcTimeout(f"{method}: no reply within {self.timeout if timeout is None else timeout:g} s "
                              f"from {self.url}")
-        return Response(method, ex.replies()[0], ex)
+        return Reply(method, ex.replies()[0], ex)
 
     def request(self, method: str, params: Any = None, *, timeout: float | None = None) -> Any:
         """Call and return the result; a JSON-RPC error raises RpcErrorResponse."""
@@ -337,7 +363,7 @@ class RpcClient:
         return self.send_raw(json.dumps(items), timeout=timeout, note="batch")
 
     def authenticate(self, token: str, *, method: str = "authenticate", param: str = "auth_token",
-                     timeout: float | None = None) -> Response:
+                     timeout: float | None = None) -> Reply:
         """Authenticate this connection's session; returns the reply (error or result)."""
         register_secret(token)
         return self.call(method, {param: token}, timeout=timeout, note="authenticate")

@@ -1,8 +1,11 @@
 """Authentication probes: every way in that must stay shut, tried from a fresh connection each time.
 
-A refusal is an error reply (or the server closing the connection); a timeout is not a refusal, and a
-`result` is always a FAIL. After each refused login the same connection tries a protected call, because
-a service that answers "error" but still marks the session authenticated is as open as one that says yes.
+Each hostile credential is logged in with, then the cheapest protected method is called on the same
+connection (`ivv.security.logins`): it must stay refused with the documented authentication refusal.
+Each family of probes has its positive control, a credential of the same kind that must work: a valid
+token signed with the configured secret, a valid API key, a token with the placeholder probes' claims
+signed with the real secret. When the control fails the refusals prove nothing and are NOT VERIFIED.
+The configured secret is judged too (`tokens.secret_weaknesses`), without ever being shown.
 """
 
 from __future__ import annotations
@@ -10,23 +13,14 @@ from __future__ import annotations
 import random
 import re
 import string
-import time
 
+from ivv.evidence.facts import Fact, Undecided, controlled
 from ivv.rpc.auth import register_secret
-from ivv.security import tokens
-from ivv.security.findings import Finding, Undecided
+from ivv.security import logins, tokens
 from ivv.security.surface import AUTH_ENFORCED, NO_DEFAULT_CREDENTIALS, Surface
-from ivv.security.wire import Reply, Transcript
+from ivv.security.wire import Transcript
 
-EXPIRY_SECONDS = 2  # lifetime of the token used to test reuse after expiry on a long-lived connection
-EXPIRY_MARGIN = 1.5  # seconds past `exp` before the reuse attempt (clock granularity of `exp` is 1 s)
-LEEWAY_LADDER = (2, 5, 10, 20, 40, 80, 160, 320, 600)  # ages (s) of expired tokens tried at login
-LEEWAY_CAP = 600  # an allowance this large is no expiry at all
-LOGOUT_METHODS = ("logout", "sign_out", "revoke_session", "end_session")
-
-
-def refused(reply: Reply) -> bool:
-    return reply.error is not None or reply.lost
+Result = Fact | Undecided
 
 
 def lookalike(key: str, rng: random.Random | None = None) -> str:
@@ -50,24 +44,12 @@ def lookalike(key: str, rng: random.Random | None = None) -> str:
     return forged if forged != key else lookalike(key, rng)
 
 
-def try_credential(surface: Surface, transcript: Transcript, criterion: str, name: str, label: str,
-                   credential: str) -> Finding:
-    """Log in with a credential that must be refused, then try to use the session anyway."""
-    follow = surface.lowest_method() or "ping"
-    transcript.describe(credential, tokens.describe(credential, label))
-    mark = transcript.mark()
-    transcript.note(f"probe: {name}")
-    with surface.connect("probe", transcript) as conn:
-        login = conn.call(surface.auth_method, {surface.auth_param: credential})
-        after = conn.call(follow)
-        inline = conn.call(follow, {surface.auth_param: credential})
-    passed = refused(login) and not after.succeeded and not inline.succeeded
-    return Finding(
-        criterion, name, passed,
-        expected=f"{surface.auth_method} answers an error; {follow} stays refused on that connection",
-        observed=(f"{surface.auth_method}: {login.summary()}; {follow} after it: {after.summary()}; "
-                  f"{follow} with the credential inline: {inline.summary()}"),
-        exchange=transcript.render(mark))
+def _under(control: Fact, results: list[Result]) -> list[Result]:
+    """A family of probes under its positive control: recorded with it when it succeeded; when it failed,
+    every refusal proves nothing (NOT VERIFIED), while a hostile credential that got in stays a FAIL."""
+    if control.passed:
+        return [control, *results]
+    return [r if isinstance(r, Fact) and r.details.get("accepted") else controlled(r, control) for r in results]
 
 
 def bad_tokens(surface: Surface) -> list[tuple[str, str, str]]:
@@ -75,7 +57,7 @@ def bad_tokens(surface: Surface) -> list[tuple[str, str, str]]:
     creds = surface.credentials
     top = surface.roles[-1]
     viewer_token = creds.token(surface.roles[0])
-    tampered = tokens.tamper_claims(viewer_token, role=top)
+    tampered = tokens.tamper_claims(viewer_token, **{creds.claims[1]: top})
     register_secret(tampered)
     return [
         ("expired token refused", "expired an hour ago, signed with the configured secret", creds.expired(top)),
@@ -89,177 +71,85 @@ def bad_tokens(surface: Surface) -> list[tuple[str, str, str]]:
     ]
 
 
-def token_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
-    return [try_credential(surface, transcript, AUTH_ENFORCED, name, label, tok)
-            for name, label, tok in bad_tokens(surface)]
+def token_probes(surface: Surface, transcript: Transcript) -> list[Result]:
+    top = surface.roles[-1]
+    control = logins.accepted(surface, transcript, AUTH_ENFORCED, f"a valid {top} token is accepted (control)",
+                              f"valid {top} token, signed with the configured secret", surface.token(top))
+    probes = [r for name, label, tok in bad_tokens(surface)
+              for r in logins.refused(surface, transcript, AUTH_ENFORCED, name, label, tok)]
+    return _under(control, probes)
 
 
-def api_key_probes(surface: Surface, transcript: Transcript) -> list[Finding | Undecided]:
+def api_key_probes(surface: Surface, transcript: Transcript) -> list[Result]:
     creds = surface.credentials
     keys = {role: key for role, key in creds.api_keys.items() if key}
-    out: list[Finding | Undecided] = []
     if not keys:
-        return [Undecided(AUTH_ENFORCED, "API keys", "no API key was given (auth.credentials in the profile), so none was attacked")]
-    sample = next(iter(keys.values()))
-    out.append(try_credential(surface, transcript, AUTH_ENFORCED, "random look-alike API key refused",
-                              f"random API key, {len(sample)} chars like a real one", lookalike(sample)))
+        return [Undecided("API keys", "no API key was given (auth.credentials in the profile), so none was attacked",
+                          criterion=AUTH_ENFORCED)]
+    role, sample = next(iter(keys.items()))
+    control = logins.accepted(surface, transcript, AUTH_ENFORCED, f"a valid {role} API key is accepted (control)",
+                              f"valid {role} API key", sample)
+    probes = logins.refused(surface, transcript, AUTH_ENFORCED, "random look-alike API key refused",
+                            f"random API key, {len(sample)} chars like a real one", lookalike(sample))
     if creds.revoked_api_key:
-        out.append(try_credential(surface, transcript, AUTH_ENFORCED, "revoked API key refused",
-                                  "revoked API key", creds.revoked_api_key))
+        probes += logins.refused(surface, transcript, AUTH_ENFORCED, "revoked API key refused", "revoked API key",
+                                 creds.revoked_api_key)
     else:
-        out.append(Undecided(AUTH_ENFORCED, "revoked API key refused", "the profile names no revoked key"))
-    return out
+        probes.append(Undecided("revoked API key refused", "the profile names no revoked key", criterion=AUTH_ENFORCED))
+    return _under(control, probes)
 
 
-def unauthenticated_probe(surface: Surface, transcript: Transcript) -> Finding:
-    """Every protected method called on a connection that never logged in."""
-    mark = transcript.mark()
-    transcript.note("probe: every protected method without logging in")
-    rows = []
-    with surface.connect("anon", transcript) as conn:
-        for method in surface.protected_methods():
-            reply = conn.call(method)
-            rows.append([method, surface.contract.least_role(method) or "-", reply.summary(),
-                         "ANSWERED" if reply.succeeded else "refused"])
-    answered = [row[0] for row in rows if row[3] == "ANSWERED"]
-    return Finding(AUTH_ENFORCED, "protected methods refuse an unauthenticated session", not answered,
-                   expected="an error for every protected method",
-                   observed=f"answered with a result: {', '.join(answered)}" if answered else
-                   f"all {len(rows)} refused",
-                   exchange=transcript.render(mark),
-                   details={"table": {"title": "protected methods called without logging in",
-                                      "columns": ["method", "role needed", "reply", "outcome"], "rows": rows}})
-
-
-def privilege_probes(surface: Surface, transcript: Transcript) -> list[Finding]:
-    """A lower role's token and API key used on each higher role's read-only method."""
-    out = []
-    roles = surface.roles
-    for i, low in enumerate(roles[:-1]):
-        targets = [(high, surface.read_only_method(high)) for high in roles[i + 1:]]
-        targets = [(h, m) for h, m in targets if m]
-        if not targets:
-            continue
-        creds = [(f"{low} token", f"valid {low} token", surface.token(low))]
-        if surface.credentials.api_keys.get(low):
-            creds.append((f"{low} API key", f"valid {low} API key", surface.credentials.api_keys[low]))
-        for what, label, credential in creds:
-            transcript.describe(credential, tokens.describe(credential, label))
-            mark = transcript.mark()
-            transcript.note(f"probe: {what} on higher-role methods")
-            with surface.connect(low, transcript) as conn:
-                login = conn.call(surface.auth_method, {surface.auth_param: credential})
-                replies = {m: conn.call(m) for _, m in targets}
-            if not login.succeeded:
-                out.append(Finding(AUTH_ENFORCED, f"{what} kept to its role", False,
-                                   expected=f"login as {low} works (control)",
-                                   observed=f"a valid {low} credential was refused: {login.summary()}",
-                                   exchange=transcript.render(mark)))
-                continue
-            leaked = [m for m, r in replies.items() if r.succeeded]
-            out.append(Finding(
-                AUTH_ENFORCED, f"{what} kept to its role", not leaked,
-                expected="an error (insufficient permissions) for " + ", ".join(
-                    f"{m} ({h})" for h, m in targets),
-                observed="; ".join(f"{m}: {r.summary()}" for m, r in replies.items()),
-                exchange=transcript.render(mark), details={"answered": leaked}))
-    return out
-
-
-def _accepts_expired(surface: Surface, transcript: Transcript, secret: str, seconds_ago: int) -> bool:
-    """Whether a login works with a token whose `exp` passed `seconds_ago` seconds ago."""
-    token = tokens.sign(tokens.claims(surface.roles[0], exp_in=-seconds_ago), secret, surface.credentials.algorithm)
-    register_secret(token)
-    transcript.describe(token, tokens.describe(token, f"expired {seconds_ago} s ago"))
-    with surface.connect("skew", transcript) as conn:
-        return conn.call(surface.auth_method, {surface.auth_param: token}).succeeded
-
-
-def measure_leeway(surface: Surface, transcript: Transcript, secret: str) -> int:
-    """The clock-skew allowance the service really grants on `exp` (to the second, at most LEEWAY_CAP):
-    the largest age of an expired token it still accepts at login, by a ladder then bisection."""
-    accepted, refused = 0, None
-    for age in LEEWAY_LADDER:
-        if _accepts_expired(surface, transcript, secret, age):
-            accepted = age
-        else:
-            refused = age
-            break
-    if refused is None:
-        return LEEWAY_CAP
-    while refused - accepted > 1:
-        middle = (accepted + refused) // 2
-        if _accepts_expired(surface, transcript, secret, middle):
-            accepted = middle
-        else:
-            refused = middle
-    return accepted
-
-
-def expiry_probe(surface: Surface, transcript: Transcript) -> Finding | Undecided:
-    """A session whose token expires must stop working on the same, still open, connection.
-
-    The service's clock-skew allowance is measured first (logins with tokens expired a few seconds to
-    minutes ago) and compared with the one the profile states (`auth.jwt.leeway_s`); the long-lived
-    token then expires, allowance included, a few seconds into the probe, so the wait stays short.
-    """
-    name = "expired session refused on a long-lived connection"
-    secret = surface.credentials.jwt_secret
-    method = surface.lowest_method()
-    if not secret or not method:
-        return Undecided(AUTH_ENFORCED, name, "no signing secret or no read-only protected method to test with")
-    mark = transcript.mark()
-    transcript.note("probe: clock-skew allowance, then token reuse after expiry on one long-lived connection")
-    measured = measure_leeway(surface, transcript, secret)
-    stated = surface.leeway_s
-    leeway = measured if stated is None else max(stated, measured)
-    transcript.note(f"logins accepted tokens expired up to {measured} s ago"
-                    + (f" (the profile states {stated:g} s)" if stated is not None else " (the profile states none)"))
-    problems = []
-    if stated is not None and measured > stated + 1:
-        problems.append(f"tokens expired {measured} s ago are accepted; the profile states {stated:g} s")
-    if measured >= LEEWAY_CAP:
-        problems.append(f"tokens expired {LEEWAY_CAP} s ago are still accepted")
-    body = tokens.claims(surface.roles[0], exp_in=EXPIRY_SECONDS - max(leeway - 1, 0))
-    token = tokens.sign(body, secret, surface.credentials.algorithm)
-    register_secret(token)
-    transcript.describe(token, tokens.describe(token, f"usable for about {EXPIRY_SECONDS + 1} s more"))
-    with surface.connect("long", transcript) as conn:
-        login = conn.call(surface.auth_method, {surface.auth_param: token})
-        before = conn.call(method)
-        if not (login.succeeded and before.succeeded):
-            return Undecided(AUTH_ENFORCED, name, f"control failed: a token inside the allowance was not "
-                                                  f"accepted ({login.summary()}; {before.summary()})")
-        time.sleep(max(0.0, body["exp"] + leeway + 1 - time.time()) + EXPIRY_MARGIN)
-        transcript.note(f"token expired {time.time() - body['exp']:.1f} s ago (allowance {leeway:g} s)")
-        after = conn.call(method)
-    if after.succeeded:
-        problems.append(f"{method} still answered {time.time() - body['exp'] - leeway:.1f} s after the token "
-                        "expired (allowance included)")
-    logout = next((m for m in LOGOUT_METHODS if m in surface.contract.methods), None)
-    return Finding(AUTH_ENFORCED, name, not problems,
-                   expected=f"{method} refused once the token has expired (plus the clock-skew allowance)",
-                   observed="; ".join(problems) if problems else
-                   f"before expiry: {before.summary()}; after expiry: {after.summary()}",
-                   exchange=transcript.render(mark),
-                   details={"measured_leeway_s": measured, "stated_leeway_s": stated,
-                            "logout_method": logout or "none in the contract (logout reuse not applicable)"})
-
-
-def placeholder_secret_probe(surface: Surface, transcript: Transcript) -> Finding:
-    """Admin tokens signed with each well-known placeholder secret; none may log in."""
-    top = surface.roles[-1]
+def placeholder_secret_probe(surface: Surface, transcript: Transcript) -> list[Result]:
+    """Tokens of the top role signed with each well-known placeholder secret: none may open a session.
+    The control: the same claims signed with the configured secret must. Then the configured secret
+    itself is judged (length for its algorithm, the placeholder list, placeholder words)."""
+    top, creds = surface.roles[-1], surface.credentials
+    name = "no placeholder JWT secret accepted"
+    if surface.lowest_method() is None:
+        return [logins.no_protected_method(name, NO_DEFAULT_CREDENTIALS), secret_judgement(surface)]
+    body = creds.body(top, tokens.PROBE_USER, exp_in=300)
+    control = logins.accepted(surface, transcript, NO_DEFAULT_CREDENTIALS,
+                              "the same claims signed with the configured secret are accepted (control)",
+                              "the probe's claims, signed with the configured secret", creds.sign(body))
     mark = transcript.mark()
     transcript.note(f"probe: {top} tokens signed with {len(tokens.PLACEHOLDER_SECRETS)} placeholder secrets")
-    accepted = []
+    accepted, shaped, problems = [], [], []
     for secret in tokens.PLACEHOLDER_SECRETS:
-        token = tokens.sign(tokens.claims(top), secret, surface.credentials.algorithm)
-        transcript.describe(token, tokens.describe(token, f"signed with placeholder secret {secret!r}"))
-        with surface.connect("guess", transcript) as conn:
-            if conn.call(surface.auth_method, {surface.auth_param: token}).succeeded:
-                accepted.append(secret)
-    return Finding(NO_DEFAULT_CREDENTIALS, "no placeholder JWT secret accepted", not accepted,
-                   expected="every token signed with a placeholder secret refused",
-                   observed=(f"accepted: {', '.join(map(repr, accepted))}" if accepted
-                             else f"all {len(tokens.PLACEHOLDER_SECRETS)} refused"),
-                   exchange=transcript.render(mark), details={"accepted_count": len(accepted)})
+        tried = logins.attempt(surface, transcript, creds.sign(body, key=secret),
+                               f"signed with placeholder secret {secret!r}", f"placeholder secret {secret!r}", "guess")
+        outcome = tried.outcome(surface)
+        if outcome.accepted:
+            accepted.append(secret)
+        elif outcome.success_shaped and outcome.refused:
+            shaped.append(secret)
+        if outcome.problems:
+            problems.append(f"{secret!r}: {outcome.problems[0]}")
+    exchange = transcript.render(mark)
+    probe = Fact(name, not accepted and not problems,
+                 expected="every token signed with a placeholder secret refused as documented",
+                 observed=(f"accepted: {', '.join(map(repr, accepted))}" if accepted else
+                           "; ".join(problems) if problems else f"all {len(tokens.PLACEHOLDER_SECRETS)} refused"),
+                 exchanges=(exchange,), details={"accepted_count": len(accepted), "accepted": bool(accepted)},
+                 criterion=NO_DEFAULT_CREDENTIALS)
+    out = _under(control, [probe])
+    if shaped:
+        out.append(logins.success_shaped(name, f"{len(shaped)} placeholder-signed logins answered with a result, "
+                                         "then refused", exchange, NO_DEFAULT_CREDENTIALS))
+    return [*out, secret_judgement(surface)]
+
+
+def secret_judgement(surface: Surface) -> Result:
+    """The configured signing secret itself, judged without being shown (ivv holds it)."""
+    creds = surface.credentials
+    name = "the configured JWT secret is no placeholder"
+    if not creds.jwt_secret:
+        return Undecided(name, "ivv was given no signing secret to judge", criterion=NO_DEFAULT_CREDENTIALS)
+    problems = tokens.secret_weaknesses(creds.jwt_secret, creds.algorithm)
+    return Fact(name, not problems,
+                expected=f"a secret of at least the hash size for {creds.algorithm}, not a placeholder",
+                observed="; ".join(problems) if problems else
+                f"{len(creds.jwt_secret.encode())} bytes, not a placeholder (the secret is not shown)",
+                exchanges=(f"# the configured {creds.algorithm} signing secret, judged by ivv (it holds it; it is "
+                           "not shown): its length against the hash size, the placeholder list, placeholder words\n",),
+                details={"algorithm": creds.algorithm, "bytes": len(creds.jwt_secret.encode())},
+                criterion=NO_DEFAULT_CREDENTIALS)

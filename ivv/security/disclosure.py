@@ -1,51 +1,20 @@
 """Error replies must say what went wrong without telling an attacker how the service is built.
 
-Malformed frames, hostile params and bad logins are sent on purpose; every error object that comes back
-(message and data) is scanned for stack traces, source paths, exception class names, memory addresses and
-the service's own secrets.
+Malformed frames, hostile params and bad logins are sent on purpose; every reply that is not a success is
+scanned whatever its shape (an error object, an error given as a string, raw text that is not JSON) for
+stack traces, source paths, exception class names, memory addresses and the service's own secrets
+(`ivv.security.leaks`). No error reply at all is nothing scanned: NOT VERIFIED, never a PASS.
 """
 
 from __future__ import annotations
 
 import json
-import re
 
+from ivv.evidence.facts import Fact, Undecided, observed
 from ivv.security import tokens
-from ivv.security.findings import Finding
+from ivv.security.leaks import reply_leaks
 from ivv.security.surface import ERROR_DISCLOSURE, Surface
 from ivv.security.wire import Transcript
-
-LEAK_PATTERNS: dict[str, re.Pattern] = {
-    "stack trace": re.compile(r"Traceback \(most recent call last\)|^\s+at [\w.$]+\(.*:\d+\)", re.M),
-    "source location": re.compile(r"File \"[^\"]+\", line \d+|\.py\", line \d+|\.(?:py|js|go|java|rs):\d+"),
-    "filesystem path": re.compile(
-        r"(?<![\w.~])/(?:home|opt|usr|var|etc|tmp|root|srv|lib|proc|run|app|workspace|work)/[\w.@+-]+"
-        r"|[A-Za-z]:\\\\[\w]"),
-    "exception class": re.compile(
-        r"\b(?:KeyError|TypeError|AttributeError|ValueError|IndexError|NameError|AssertionError|"
-        r"RuntimeError|OSError|FileNotFoundError|PermissionError|UnicodeDecodeError|JSONDecodeError|"
-        r"NullPointerException)\b"),
-    "memory address": re.compile(r"\bat 0x[0-9a-fA-F]{6,}\b"),
-}
-
-
-def leaks_in(text: str, secrets: list[str]) -> list[str]:
-    """What `text` gives away: names of the matching patterns, plus 'secret' when a secret appears."""
-    found = [name for name, pattern in LEAK_PATTERNS.items() if pattern.search(text)]
-    if any(s and len(s) >= 4 and s in text for s in secrets):
-        found.append("secret value")
-    return found
-
-
-def strings_of(value) -> str:
-    """Every string inside an error object (keys too), one per line, unescaped, for scanning."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(strings_of(k) + "\n" + strings_of(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return "\n".join(strings_of(v) for v in value)
-    return "" if value is None else str(value)
 
 
 def provocations(surface: Surface) -> list[tuple[str, str, str | None]]:
@@ -76,7 +45,7 @@ def hostile_params(surface: Surface) -> list[tuple[str, dict]]:
     return out
 
 
-def disclosure_probe(surface: Surface, transcript: Transcript) -> Finding:
+def disclosure_probe(surface: Surface, transcript: Transcript) -> Fact | Undecided:
     creds = surface.credentials
     secrets = [s for s in [creds.jwt_secret, creds.revoked_api_key, *creds.api_keys.values()] if s]
     mark = transcript.mark()
@@ -108,15 +77,20 @@ def disclosure_probe(surface: Surface, transcript: Transcript) -> Finding:
     finally:
         for each in opened:
             each.close()
-    problems = []
+    problems, errors = [], 0
     for what, reply in replies:
-        if reply.error is None:
-            continue
-        found = leaks_in(strings_of(reply.error), secrets)
+        if reply.ok or reply.exchange is None or not reply.exchange.received:
+            continue  # a success is judged by its schema elsewhere; a closed connection says nothing
+        errors += 1
+        found = reply_leaks(reply.frame, "\n".join(reply.exchange.received), secrets)
         if found:
             problems.append(f"{what}: {', '.join(found)}")
-    errors = sum(1 for _, r in replies if r.error is not None)
-    return Finding(ERROR_DISCLOSURE, "error replies leak no internals or secrets", not problems,
-                   expected="error messages without stack traces, source paths, exception names or secrets",
-                   observed="; ".join(problems) if problems else f"{errors} error replies, none leaking",
-                   exchange=transcript.render(mark), details={"provocations": len(replies), "leaks": problems})
+    name = "error replies leak no internals or secrets"
+    none = observed(name, errors, criterion=ERROR_DISCLOSURE, what="error replies to scan")
+    if none is not None:
+        return none
+    return Fact(name, not problems,
+                expected="error replies without stack traces, source paths, exception names or secrets",
+                observed="; ".join(problems) if problems else f"{errors} error replies, none leaking",
+                exchanges=(transcript.render(mark),), details={"provocations": len(replies), "leaks": problems},
+                criterion=ERROR_DISCLOSURE)

@@ -1,27 +1,15 @@
-"""What a probe found, as plain data the suite can record as evidence."""
+"""Constructors in the old argument order (criterion first) for ivv.security.exposure until it records
+`ivv.evidence.facts` itself; they build the one fact type, there is no second one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ivv.evidence import facts
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One decided fact: `passed` is the verdict; `exchange` is the transcript text that shows it."""
-
-    criterion: str
-    name: str
-    passed: bool
-    expected: str
-    observed: str
-    exchange: str = ""
-    details: dict = field(default_factory=dict)
+def Finding(criterion: str, name: str, passed: bool, expected=None, observed=None, exchange: str = "",  # noqa: N802
+            details: dict | None = None) -> facts.Fact:
+    return facts.Fact(name, passed, expected, observed, (exchange,) if exchange else (), details or {}, criterion)
 
 
-@dataclass(frozen=True)
-class Undecided:
-    """A probe that had nothing to compare with (the profile states no limit): a gap, never a PASS."""
-
-    criterion: str
-    name: str
-    reason: str
+def Undecided(criterion: str, name: str, reason: str) -> facts.Undecided:  # noqa: N802
+    return facts.Undecided(name, reason, criterion=criterion)

@@ -2,20 +2,26 @@
 
 Requests are written with `http.client` so the path goes on the wire exactly as given (no client-side
 normalisation of `..` or re-encoding). Each request carries a valid credential, so a refusal is the
-route's doing, not the login's. A control download of a file the service listed shows the route works.
+route's doing, not the login's. Each route has its control: a file the service listed, downloaded on the
+same route with the same credential, must succeed, or the route's refusals prove nothing (NOT VERIFIED).
+A refusal is 400, 403 or 404; a connection error is not one, nor a 401 (the credential, not the name, was
+refused) or a server error.
 """
 
 from __future__ import annotations
 
 import http.client
+from dataclasses import replace
 from urllib.parse import urlsplit
 
-from ivv.security.findings import Finding, Undecided
+from ivv.contract.probe import produce
+from ivv.evidence.facts import Fact, Undecided, controlled
 from ivv.security.surface import PATH_TRAVERSAL
 
 DEPTH = 12  # more `..` than any data directory is deep
 TARGET = "etc/passwd"
 CANARY = "root:"  # first field of /etc/passwd's first line on every Linux
+REFUSED_STATUSES = (400, 403, 404)  # the route refused the name (bad name, forbidden, no such file)
 
 
 def variants(depth: int = DEPTH, target: str = TARGET) -> dict[str, str]:
@@ -50,60 +56,86 @@ def fetch(base_url: str, path: str, headers: dict, timeout: float) -> tuple[int,
         conn.close()
 
 
+def _get(base_url: str, path: str, headers: dict, timeout: float) -> tuple[int | None, bytes, str]:
+    """(status, body, error): status None when the request got no answer at all."""
+    try:
+        status, body = fetch(base_url, path, headers, timeout)
+        return status, body, ""
+    except (OSError, http.client.HTTPException) as exc:
+        return None, b"", type(exc).__name__
+
+
+def route_probe(base_url: str, route: str, headers: dict, control: str | None,
+                timeout: float = 5.0) -> Fact | Undecided:
+    """Every traversal spelling on one route, under its control (a file the service listed, downloaded on
+    the same route with the same credential). A refusal is 400, 403 or 404; a connection error is no
+    refusal, nor a 401 or a 5xx."""
+    name = f"{route} refuses path traversal"
+    lines = []
+    if control is None:
+        return Undecided(name, "no file the service lists was found for this route, so there is no control "
+                               "download and refusals prove nothing", criterion=PATH_TRAVERSAL)
+    status, _, error = _get(base_url, route + control, headers, timeout)
+    lines.append(f"GET {route}{control} -> {status or error} (control: a listed file)")
+    control_ok = status is not None and 200 <= status < 300
+    served, wrong, silent = [], [], []
+    for label, suffix in variants().items():
+        path = route + suffix
+        status, body, error = _get(base_url, path, headers, timeout)
+        leaked = CANARY.encode() in body[:4096]
+        lines.append(f"GET {path} -> {status or error} {len(body)} bytes"
+                     f"{' CONTAINS /etc/passwd' if leaked else ''} ({label})")
+        if status is None:
+            silent.append(label)
+        elif (200 <= status < 300) or leaked:
+            served.append(f"{label} on {route}: {status}")
+        elif status not in REFUSED_STATUSES:
+            wrong.append(f"{label}: {status}")
+    exchange = "\n".join(lines) + "\n"
+    if served:
+        return Fact(name, False, "400, 403 or 404 for every traversal spelling", "served: " + "; ".join(served),
+                    exchanges=(exchange,), details={"served": served}, criterion=PATH_TRAVERSAL)
+    fact = Fact(name, not wrong and not silent, "400, 403 or 404 for every traversal spelling",
+                "; ".join(filter(None, [f"not a refusal: {', '.join(wrong)}" if wrong else "",
+                                        f"no answer: {', '.join(silent)}" if silent else ""]))
+                or f"{len(variants())} traversal requests all refused", exchanges=(exchange,),
+                details={"served": served}, criterion=PATH_TRAVERSAL)
+    fact = controlled(fact, Fact(f"{route}{control} downloads (control)", control_ok, "2xx", lines[0]))
+    if isinstance(fact, Fact) and silent and not wrong:
+        fact = Undecided(name, f"{len(silent)} of {len(variants())} requests got no answer (a connection error "
+                               "is not a refusal)", criterion=PATH_TRAVERSAL)
+    return fact
+
+
 def traversal_probe(base_url: str, routes: list[str], headers: dict, describe_headers: str,
-                    control: tuple[str, str] | None = None, timeout: float = 5.0) -> Finding | Undecided:
-    """`routes` are path prefixes such as `/files/snapshots/`; `control` is (route, existing file name)."""
-    name = "file routes refuse path traversal"
+                    controls: dict[str, str | None], timeout: float = 5.0) -> list[Fact | Undecided]:
+    """`routes` are path prefixes such as `/files/snapshots/`; `controls` maps each to a listed file name."""
     if not routes:
-        return Undecided(PATH_TRAVERSAL, name, "the profile names no file route")
-    lines = [f"# every request carries {describe_headers}"]
-    served = []
-    control_ok = None
-    if control:
-        route, filename = control
-        status, _ = fetch(base_url, route + filename, headers, timeout)
-        control_ok = 200 <= status < 300
-        lines.append(f"GET {route}{filename} -> {status} (control: a listed file)")
+        return [Undecided("file routes refuse path traversal", "the profile names no file route",
+                          criterion=PATH_TRAVERSAL)]
+    out = []
     for route in routes:
-        for label, suffix in variants().items():
-            path = route + suffix
-            try:
-                status, body = fetch(base_url, path, headers, timeout)
-            except (OSError, http.client.HTTPException) as exc:
-                lines.append(f"GET {path} -> {type(exc).__name__} ({label})")
-                continue
-            leaked = CANARY.encode() in body[:4096]
-            lines.append(f"GET {path} -> {status} {len(body)} bytes{' CONTAINS /etc/passwd' if leaked else ''}"
-                         f" ({label})")
-            if 200 <= status < 300 or leaked:
-                served.append(f"{label} on {route}: {status}")
-    if control is not None and not control_ok:
-        return Undecided(PATH_TRAVERSAL, name, "control failed: a file the service listed could not be "
-                                               "downloaded, so refusals prove nothing")
-    return Finding(PATH_TRAVERSAL, name, not served,
-                   expected="4xx for every traversal spelling on every file route",
-                   observed="served: " + "; ".join(served) if served else
-                   f"{len(routes) * len(variants())} traversal requests all refused"
-                   + ("" if control else " (no control file was available)"),
-                   exchange="\n".join(lines) + "\n", details={"served": served})
+        fact = route_probe(base_url, route, headers, controls.get(route), timeout)
+        if isinstance(fact, Fact) and fact.exchanges:
+            fact = replace(fact, exchanges=(f"# every request carries {describe_headers}\n" + fact.exchanges[0],))
+        out.append(fact)
+    return out
 
 
-def control_file(surface, transcript, kind: str = "snapshots") -> str | None:
-    """A file the service itself lists under `kind` (one snapshot is taken when none exists), or None."""
-    lister, maker = f"list_{kind}", "take_snapshot"
-    if lister not in surface.contract.methods:
-        return None
-    role = surface.roles[-1]
-    token = surface.token(role)
-    transcript.describe(token, f"<valid {role} credential>")
-    with surface.connect("setup", transcript) as conn:
-        conn.call(surface.auth_method, {surface.auth_param: token})
-        files = (conn.call(lister).message or {}).get("result") or {}
-        names = [f.get("filename") for f in files.get("files", []) if isinstance(f, dict)]
-        if not names and kind == "snapshots" and maker in surface.contract.methods:
-            cameras = (conn.call("get_camera_list").message or {}).get("result") or {}
-            devices = [c.get("device") for c in cameras.get("cameras", []) if isinstance(c, dict)]
-            if devices:
-                made = (conn.call(maker, {"device": devices[0]}).message or {}).get("result") or {}
-                names = [made.get("filename")] if made.get("filename") else []
-    return names[0] if names else None
+def control_files(surface, routes: list[str]) -> dict[str, str | None]:
+    """A file the service itself lists for each route: one of each thing is made first (take_*,
+    start_*/stop_*), then a `download_url` the service returned under the route gives the name, else a
+    file-name value returned by a method sharing the route's words (snapshots ~ list_snapshots)."""
+    probe = surface.probe
+    produce(probe)
+    observed = probe.observed
+    out = {}
+    for route in routes:
+        urls = [v for values in observed.sources.get("download_url", {}).values() for v in values if isinstance(v, str)]
+        found = next((u[len(route):] for u in urls if u.startswith(route) and len(u) > len(route)), None)
+        if found is None:
+            method = "list_" + "_".join(part for part in route.strip("/").split("/")[1:] if part) or "list"
+            found = next((v for key in ("filename", "file_name", "name", "file")
+                          for v in observed.value_for(key, method) if isinstance(v, str) and v), None)
+        out[route] = found
+    return out

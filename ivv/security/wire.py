@@ -4,17 +4,16 @@ Built on the shared client (`ivv.rpc.client.RpcClient`); what this adds is what 
 contract check does not: a hung-up connection or a timeout is an observation, not an exception, several
 interleaved connections share one time-ordered transcript, and a token shows up as what it is
 (`<token alg=none claims={"role": "admin"} ...>`) instead of its text, so a reviewer can read the attack
-while no secret reaches the report.
+while no secret reaches the report. Every call answers with the one reply type, `ivv.rpc.client.Reply`.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
 from ivv.rpc.auth import redact_text
-from ivv.rpc.client import Exchange, RpcClient, RpcConnectError, RpcConnectionLost, RpcTimeout
+from ivv.rpc.client import Exchange, Reply, RpcClient, RpcConnectError, RpcConnectionLost, RpcTimeout
 
 SHOWN_CHARS = 600  # a transcript line shows this much of a frame; the rest is counted, not printed
 
@@ -55,39 +54,6 @@ class Transcript:
         return "\n".join(out) + "\n"
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A JSON-RPC answer, or how the connection ended instead (`lost`, `timeout`)."""
-
-    message: object = None
-    lost: bool = False
-    timeout: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        return isinstance(self.message, dict) and "result" in self.message and "error" not in self.message
-
-    @property
-    def error(self) -> dict | None:
-        err = self.message.get("error") if isinstance(self.message, dict) else None
-        return err if isinstance(err, dict) else None
-
-    @property
-    def error_code(self) -> int | None:
-        return self.error.get("code") if self.error else None
-
-    def summary(self) -> str:
-        if self.succeeded:
-            return "result " + json.dumps(self.message["result"])[:160]
-        if self.error is not None:
-            return f"error {self.error_code} {json.dumps(self.error.get('message'))[:160]}"
-        if self.lost:
-            return "connection closed by the server"
-        if self.timeout:
-            return "no answer (timeout)"
-        return f"unexpected frame {str(self.message)[:160]}"
-
-
 class Conn:
     """One named connection; every exchange lands in the shared transcript."""
 
@@ -117,27 +83,29 @@ class Conn:
     def call(self, method: str, params: dict | None = None, timeout: float | None = None) -> Reply:
         if not self.client.connected:
             self.transcript.add(self.name, "!", f"{method} not sent: connection is closed")
-            return Reply(lost=True)
+            return Reply(method, lost=True)
         try:
-            return Reply(message=self.client.call(method, params, timeout=timeout).frame)
+            return self.client.call(method, params, timeout=timeout)
         except RpcTimeout:
-            return Reply(timeout=True)
-        except RpcConnectionLost:
-            return Reply(lost=True)
+            return Reply(method, timeout=True, exchange=self.client.exchanges[-1] if self.client.exchanges else None)
+        except RpcConnectionLost as exc:
+            return Reply(method, lost=True, close_code=exc.close_code,
+                         exchange=self.client.exchanges[-1] if self.client.exchanges else None)
 
     def send_raw(self, frame: str, timeout: float | None = None) -> Reply:
         """A frame a well-behaved client would not send (oversize, malformed); the first reply back."""
         if not self.client.connected:
             self.transcript.add(self.name, "!", "frame not sent: connection is closed")
-            return Reply(lost=True)
+            return Reply("(raw frame)", lost=True)
         try:
             exchange = self.client.send_raw(frame, timeout=timeout)
-        except RpcConnectionLost:
-            return Reply(lost=True)
+        except RpcConnectionLost as exc:
+            return Reply("(raw frame)", lost=True, close_code=exc.close_code,
+                         exchange=self.client.exchanges[-1] if self.client.exchanges else None)
         if exchange.outcome == "timeout":
-            return Reply(timeout=True)
+            return Reply("(raw frame)", timeout=True, exchange=exchange)
         replies = exchange.replies()
-        return Reply(message=replies[0] if replies else None)
+        return Reply("(raw frame)", replies[0] if replies else None, exchange)
 
     def authenticate(self, token: str | None, param: str = "auth_token") -> Reply:
         return self.call("authenticate", {param: token})

@@ -2,7 +2,8 @@
 
 import pytest
 
-from ivv.contract.checks import compliance_matrix, record_matrix, table, transcript
+from ivv.contract.compliance import compliance_matrix
+from ivv.contract.matrix import record_matrix, table, transcript
 
 CRITERION = "contract.jsonrpc_compliance"
 

@@ -3,7 +3,10 @@ allowed; results validate against the contract. Then the drift table: documented
 
 import pytest
 
-from ivv.contract.checks import conformance, drift, record_matrix, table, transcript
+from ivv.contract.conformance import conformance
+from ivv.contract.drift import drift
+from ivv.contract.matrix import record_matrix, table, transcript
+from ivv.evidence.facts import record
 
 CRITERION = "contract.conformance"
 
@@ -15,19 +18,11 @@ def test_every_method_conforms(contract_probe, evidence, contract_setting):
     failed = record_matrix(evidence, CRITERION, "method conformance", result.rows,
                            table(result.rows, ("method", "expected", "observed", "verdict")),
                            "conformance-exchanges.txt", transcript(result.rows))
-    if result.violations:
-        evidence.check(CRITERION, "result schema violations", False, expected="none",
-                       observed=f"{len(result.violations)} violation(s)",
-                       details={"table": {"title": "result schema violations",
-                                          "columns": ["method", "JSON path", "rule", "message", "request"],
-                                          "rows": [[v["method"], v["path"], v["rule"], v["message"][:200],
-                                                    v["request"][:300]] for v in result.violations[:50]]}})
-    evidence.check(CRITERION, "methods present on the service", not result.missing and not result.extra,
-                   expected="every contract method answers; no undocumented method answers",
-                   observed=f"missing {result.missing or 'none'}; extra {result.extra or 'none'}")
+    facts = result.facts()
+    record(evidence, facts, CRITERION)
     problems = [f"{r.name}: {r.observed}" for r in failed] + [str(v["method"]) + " " + v["path"] + ": " + v["rule"]
                                                               for v in result.violations[:5]]
-    assert not problems and not result.missing and not result.extra, "; ".join(problems) or \
+    assert not problems and all(f.passed for f in facts), "; ".join(problems) or \
         f"missing {result.missing}, extra {result.extra}"
 
 

@@ -1,11 +1,14 @@
 """Bad-input fuzzing from the params schemas: documented errors only; no crash, hang, drop, leak or
-write outside the data folders. Each failure is shrunk to a minimal frame and replayed."""
-
-import json
+write outside the data folders. Each failure is shrunk to a minimal frame and replayed. Then the
+boundary pass: every constraint of every param broken alone, its control just inside it accepted."""
 
 import pytest
 
-from ivv.contract.fuzz import CANARY, fuzz
+from ivv.contract.boundary import boundary_pass
+from ivv.contract.fuzz import fuzz
+from ivv.contract.fuzzcases import CANARY
+from ivv.contract.matrix import record_matrix, table, transcript
+from ivv.evidence.facts import record
 
 CRITERION = "contract.fuzz_robustness"
 
@@ -18,22 +21,14 @@ def test_fuzz_robustness(contract_probe, rpc_stack, evidence, contract_setting):
                   shrink_seconds=float(contract_setting("fuzz_shrink_seconds", 30)),
                   methods=contract_setting("fuzz_methods", None),
                   fs_snapshot=lambda: rpc_stack.fs_snapshot(CANARY))
-    art = evidence.artifact("fuzz-failures.json", json.dumps([f.as_dict() for f in report.failures], indent=2))
-    summary = (f"{report.examples} examples over {len(report.per_method)} methods in {report.seconds:.1f} s; "
-               f"mutations {report.mutations}")
-    evidence.check(CRITERION, "fuzzing ran", report.examples > 0, expected="> 0 examples", observed=summary,
-                   details={"table": {"title": "examples per method", "columns": ["method", "examples"],
-                                      "rows": [[m, n] for m, n in report.per_method.items()]}})
-    for f in report.failures:
-        evidence.check(CRITERION, f"fuzz {f.method}: {f.kind}", False, expected="a documented error or a valid result",
-                       observed=f.detail, artifacts=[art],
-                       details={"minimal_frame": f.frame[:4000], "frame_chars": len(f.frame), "mutation": f.mutation,
-                                "reply": f.reply[:2000], "shrunk": f.shrunk, "reproduced": f.reproduced,
-                                "reproduce": f.reproduce_detail})
-    evidence.check(CRITERION, "no fuzz failure", not report.failures, expected="0 failures",
-                   observed=f"{len(report.failures)} failure(s)", artifacts=[art],
-                   details={"table": {"title": "fuzz failures (minimal reproducers)",
-                                      "columns": ["method", "kind", "detail", "minimal frame", "reproduced"],
-                                      "rows": [[f.method, f.kind, f.detail[:200], f.frame[:300], str(f.reproduced)]
-                                               for f in report.failures]}})
+    record(evidence, report.facts(), CRITERION)
     assert not report.failures, "; ".join(f"{f.method} {f.kind}: {f.frame[:200]}" for f in report.failures)
+
+
+@pytest.mark.criterion(CRITERION)
+def test_param_boundaries(contract_probe, evidence, contract_setting):
+    rows = boundary_pass(contract_probe, methods=contract_setting("fuzz_methods", None))
+    failed = record_matrix(evidence, CRITERION, "param boundaries (each constraint from both sides)", rows,
+                           table(rows, ("param constraint", "expected", "observed", "verdict")),
+                           "boundary-exchanges.txt", transcript(rows))
+    assert not failed, "; ".join(f"{r.name}: {r.observed}" for r in failed)

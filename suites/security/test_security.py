@@ -1,7 +1,8 @@
 """Security suite: the authentication, session, exposure and limit claims attacked from outside.
 
 Each probe lives in ivv.security; this file says which probe decides which criterion. Every finding is
-a check with the exact exchange (secrets described, never shown) saved as an artifact.
+a check with the exact exchange (secrets described, never shown) saved as an artifact, through
+`ivv.evidence.facts.record`, as in every suite.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from ivv.errors import CapabilityMissing
-from ivv.security import authn, disclosure, exposure, limits, sessions, traversal
-from ivv.security.findings import Finding
+from ivv.evidence.facts import record
+from ivv.security import access, authn, disclosure, expiry, exposure, limits, sessions, traversal
 from ivv.security.surface import (
     AUTH_ENFORCED,
     ERROR_DISCLOSURE,
@@ -19,72 +20,67 @@ from ivv.security.surface import (
     PATH_TRAVERSAL,
     REQUEST_LIMITS,
     SESSION_ISOLATION,
+    as_profiled,
 )
 from ivv.security.wire import Transcript
 
 
-def record(evidence, results) -> None:
-    """Findings become checks (with their exchange as an artifact); undecided probes become gaps."""
-    for result in results if isinstance(results, list) else [results]:
-        if isinstance(result, Finding):
-            artifacts = [evidence.artifact(f"{result.name}.txt", result.exchange)] if result.exchange else []
-            evidence.check(result.criterion, result.name, result.passed, expected=result.expected,
-                           observed=result.observed, artifacts=artifacts, details=result.details or None)
-        else:
-            evidence.gap(result.criterion, f"{result.name}: {result.reason}")
+@pytest.fixture(scope="module")
+def surface(security):
+    """The attack surface as the profile describes it (JWT algorithm and claims, rate-limit code)."""
+    return as_profiled(security.surface, security.profile)
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
-def test_hostile_tokens_refused(security, evidence):
-    record(evidence, authn.token_probes(security.surface, Transcript()))
+def test_hostile_tokens_refused(surface, evidence):
+    record(evidence, authn.token_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
-def test_hostile_api_keys_refused(security, evidence):
-    record(evidence, authn.api_key_probes(security.surface, Transcript()))
+def test_hostile_api_keys_refused(surface, evidence):
+    record(evidence, authn.api_key_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
-def test_unauthenticated_session_refused(security, evidence):
-    record(evidence, authn.unauthenticated_probe(security.surface, Transcript()))
+def test_unauthenticated_session_refused(surface, evidence):
+    record(evidence, access.unauthenticated_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
-def test_roles_enforced(security, evidence):
-    record(evidence, authn.privilege_probes(security.surface, Transcript()))
+def test_roles_enforced(surface, evidence):
+    record(evidence, access.privilege_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
-def test_expired_session_refused(security, evidence):
-    record(evidence, authn.expiry_probe(security.surface, Transcript()))
+def test_expired_session_refused(surface, evidence):
+    record(evidence, expiry.expiry_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(NO_DEFAULT_CREDENTIALS)
-def test_no_placeholder_secret(security, evidence):
-    record(evidence, authn.placeholder_secret_probe(security.surface, Transcript()))
+def test_no_placeholder_secret(surface, evidence):
+    record(evidence, authn.placeholder_secret_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(SESSION_ISOLATION)
-def test_session_isolation(security, evidence):
-    record(evidence, sessions.isolation_probe(security.surface, Transcript()))
+def test_session_isolation(surface, evidence):
+    record(evidence, sessions.isolation_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(ERROR_DISCLOSURE)
-def test_errors_disclose_nothing(security, evidence):
-    record(evidence, disclosure.disclosure_probe(security.surface, Transcript()))
+def test_errors_disclose_nothing(surface, evidence):
+    record(evidence, disclosure.disclosure_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(REQUEST_LIMITS)
-def test_rate_limit(security, evidence):
+def test_rate_limit(security, surface, evidence):
     rate = security.rate_limit
-    record(evidence, limits.rate_limit_probe(security.surface, Transcript(), rate.get("per_second"),
-                                             rate.get("burst"), security.health_url))
+    record(evidence, limits.rate_limit_probe(surface, Transcript(), rate.get("per_second"), rate.get("burst"),
+                                             security.health_url))
 
 
 @pytest.mark.criterion(REQUEST_LIMITS)
-def test_request_size_limit(security, evidence):
-    record(evidence, limits.size_limit_probe(security.surface, Transcript(), security.max_request_bytes,
-                                             security.health_url))
+def test_request_size_limit(security, surface, evidence):
+    record(evidence, limits.size_limit_probe(surface, Transcript(), security.max_request_bytes, security.health_url))
 
 
 @pytest.mark.criterion(LEAST_EXPOSURE)
@@ -101,12 +97,9 @@ def test_listening_addresses(security, evidence):
 
 
 @pytest.mark.criterion(PATH_TRAVERSAL)
-def test_path_traversal(security, evidence):
-    transcript = Transcript()
-    name = traversal.control_file(security.surface, transcript)
-    control = (next((r for r in security.file_routes if "snapshots" in r), security.file_routes[0]), name) \
-        if name and security.file_routes else None
-    role = security.surface.roles[-1]
-    record(evidence, traversal.traversal_probe(security.files_base, security.file_routes, security.file_headers,
-                                               f"a valid {role} credential in the {', '.join(security.file_headers)} "
-                                               "header", control))
+def test_path_traversal(security, surface, evidence):
+    role = surface.roles[-1]
+    record(evidence, traversal.traversal_probe(
+        security.files_base, security.file_routes, security.file_headers,
+        f"a valid {role} credential in the {', '.join(security.file_headers)} header",
+        traversal.control_files(surface, security.file_routes)))

@@ -117,7 +117,9 @@ async def get_camera_status(svc, session, params):
 async def take_snapshot(svc, session, params):
     device = params["device"]
     _camera(svc, device)
-    filename = params.get("filename") or f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}.jpg"
+    # a filename given is checked as given: an empty one breaks the contract's pattern, it is not "no name"
+    filename = params["filename"] if "filename" in params else \
+        f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}.jpg"
     try:
         svc.store.check_space()
         path = svc.store.path("snapshots", filename)

@@ -1,0 +1,53 @@
+"""Every criterion of a shipped gate is decided by a test inside the suite folder the gate names for it,
+so `ivv gate --suites X` runs every check of the criteria it claims (collected for real: the markers are
+read from pytest's own items, not from the source text)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from ivv.config.gates import load_gate
+
+ROOT = Path(__file__).resolve().parent.parent
+GATES = sorted((ROOT / "deployment" / "gates").glob("*.yaml"))
+
+COLLECTOR = '''
+import json, os
+
+def pytest_collection_modifyitems(session, config, items):
+    out = {}
+    for item in items:
+        suite = os.path.relpath(str(item.path), os.environ["IVV_SUITES_ROOT"]).split(os.sep)[0]
+        for mark in item.iter_markers("criterion"):
+            for criterion in mark.args:
+                out.setdefault(criterion, set()).add(suite)
+    with open(os.environ["IVV_CRITERIA_OUT"], "w") as f:
+        json.dump({c: sorted(s) for c, s in out.items()}, f)
+'''
+
+
+def decided_by(tmp_path: Path) -> dict[str, list[str]]:
+    """criterion -> the suite folders holding a test marked with it."""
+    (tmp_path / "ivv_criteria_collector.py").write_text(COLLECTOR)
+    out = tmp_path / "criteria.json"
+    env = {"PYTHONPATH": str(tmp_path), "IVV_SUITES_ROOT": str(ROOT / "suites"), "IVV_CRITERIA_OUT": str(out),
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "-p", "ivv_criteria_collector"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert out.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+    return json.loads(out.read_text())
+
+
+def test_every_gate_criterion_is_decided_in_the_suite_the_gate_names(tmp_path):
+    decided = decided_by(tmp_path)
+    wrong = []
+    for path in GATES:
+        for criterion in load_gate(path).criteria:
+            where = decided.get(criterion.id, [])
+            if criterion.suite not in where:
+                wrong.append(f"{path.name}: {criterion.id} has suite {criterion.suite!r}, decided in {where or 'no suite'}")
+    assert GATES and not wrong, "\n".join(wrong)
