@@ -332,23 +332,40 @@ class ClosedModelUser(JsonRpcUser):
 
 
 class OpenModelUser(JsonRpcUser):
+    """Sends at the spec's arrival rate for the whole run or, with a `clock` (the capacity search's
+    `StepClock`), at each published step's rate between its start and end."""
+
     abstract = True
+    clock = None
 
     @task
     def run_calls(self) -> None:
-        interval = self.spec.users / float(self.spec.arrival_rate_per_s)
-        t_start = time.perf_counter() + random.uniform(0, interval)
+        if self.clock is None:
+            wall_offset = time.time() - time.perf_counter()
+            self.paced(self.spec.arrival_rate_per_s, time.perf_counter(), self.end_at - wall_offset)
+        else:
+            for step in self.clock.steps():
+                self.paced(step.rate, step.start, step.end)
+        self.idle()
+
+    def paced(self, rate: float, start: float, end: float) -> None:
+        """This user's share of `rate` calls/s from `start` to `end` (perf_counter), each sent at its due
+        time whether or not earlier replies came back, and timed from that due time."""
+        interval = self.spec.users / float(rate)
+        t_start = start + random.uniform(0, interval)
         wall_offset = time.time() - time.perf_counter()
-        for k in range(self.budget):
+        k = 0
+        while self.budget > 0:
             due = t_start + k * interval
-            if due + wall_offset >= self.end_at:
+            if due >= end:
                 break
             wait_until(due)
             lag_ms = max(0.0, (time.perf_counter() - due) * 1000.0)
             if not self.rpc.connected:
                 self.connect()
             self.rpc.send(self.pick(), due, due + wall_offset, lag_ms=lag_ms)
-        self.idle()
+            self.budget -= 1
+            k += 1
 
 
 def sslopt(spec: LoadSpec) -> dict | None:
