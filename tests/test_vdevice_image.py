@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def test_missing_host_packages_are_listed_when_not_root(monkeypatch):
 
 
 def test_progress_prints_elapsed_step_lines(tmp_path, capsys):
-    progress = Progress()
+    progress = Progress(stream=sys.stderr)  # without a stream it writes past pytest's capture
     progress.run("echoing", ["sh", "-c", "echo one; sleep 0.3; echo two"], tmp_path / "log", timeout=30,
                  heartbeat=0.1)
     err = capsys.readouterr().err

@@ -12,12 +12,14 @@ from ivv.evidence.thresholds import Threshold
 
 LATENCY = ("perf.avg_response_ms", "perf.p95_ms")
 LOAD = ("perf.avg_response_ms", "perf.p95_ms", "perf.throughput", "perf.error_rate", "perf.connection_stability")
+CAMERA = ("perf.camera_fps",)
 MEMORY = ("perf.memory_mb",)
 GROWTH = ("perf.memory_growth",)
 TITLES = {
     "perf.avg_response_ms": "Average response time", "perf.p95_ms": "P95 response time",
     "perf.throughput": "Throughput", "perf.memory_mb": "Memory usage (peak RSS)", "perf.error_rate": "Error rate",
     "perf.connection_stability": "Connection stability", "perf.memory_growth": "Memory growth",
+    "perf.camera_fps": "Camera frames per second", "perf.capacity": "Capacity",
 }
 
 
@@ -48,6 +50,18 @@ def _shape(result: dict) -> str:
     return f"{shape}, {spec['duration_s']:g} s{workers}"
 
 
+def load_values(summary: dict) -> dict[str, tuple[float | None, str]]:
+    """Criterion -> (value, unit) of a run's summary: the one mapping of load figures onto criteria."""
+    lat = summary["latency"]
+    return {
+        "perf.avg_response_ms": (lat.get("avg_ms"), "ms"),
+        "perf.p95_ms": (lat.get("p95_ms"), "ms"),
+        "perf.throughput": (summary["throughput_rps"], "req/s"),
+        "perf.error_rate": (100.0 * summary["error_rate"], "%"),
+        "perf.connection_stability": (100.0 * summary["connections"]["ratio"], "%"),
+    }
+
+
 def load_figures(result: dict) -> list[Figure]:
     """Latency, throughput, errors and stability of one run (result.json of the load process)."""
     s, series = result["summary"], result["series"]
@@ -61,21 +75,22 @@ def load_figures(result: dict) -> list[Figure]:
         common["send_lag_p99_ms"] = s["send_lag"].get("p99_ms")
     per_second_error_pct = [round(100.0 * e / (e + k), 3) if e + k else 0.0
                             for e, k in zip(series["errors"], series.get("ok", series["requests"]), strict=True)]
+    v = {c: value for c, (value, _unit) in load_values(s).items()}
     return [
-        Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})", lat.get("avg_ms"),
-               "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),
-        Figure("perf.p95_ms", f"p95 latency, HDR histogram of every call ({shape})", lat.get("p95_ms"), "ms",
+        Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})",
+               v["perf.avg_response_ms"], "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),
+        Figure("perf.p95_ms", f"p95 latency, HDR histogram of every call ({shape})", v["perf.p95_ms"], "ms",
                common, _series(t, series["p95_ms"], "ms", "p95 per second")),
-        Figure("perf.throughput", f"successful replies per second ({shape})", s["throughput_rps"], "req/s",
+        Figure("perf.throughput", f"successful replies per second ({shape})", v["perf.throughput"], "req/s",
                {**common, "offered_rps": s["offered_rps"], "ok": s["ok"]},
                _series(t, series.get("ok", series["requests"]), "req/s", "successful calls per second")),
         Figure("perf.error_rate", f"failed calls / all calls ({s['failed']} of {s['requests']}; {shape})",
-               100.0 * s["error_rate"], "%", {**common, "not_sent": s["not_sent"]},
+               v["perf.error_rate"], "%", {**common, "not_sent": s["not_sent"]},
                _series(t, per_second_error_pct, "%", "failed calls per second")),
         Figure("perf.connection_stability",
                f"connections kept / opened ({s['connections']['kept']} of {s['connections']['opened']}; {shape})",
-               100.0 * s["connections"]["ratio"], "%", {**common, "connections": s["connections"],
-                                                       "setup": s["setup"]}),
+               v["perf.connection_stability"], "%", {**common, "connections": s["connections"],
+                                                     "setup": s["setup"]}),
     ]
 
 
@@ -94,6 +109,21 @@ def memory_figures(fit: dict, samples: list[dict], shape: str, growth: bool = Tr
                           f"RSS growth, least squares over the steady window ({shape})",
                           fit.get("slope_mb_per_min"), "MB/min", details, rss))
     return out
+
+
+def camera_figure(counted: dict | None, route: str, answered: int, errors: dict, shape: str,
+                  reason: str | None = None) -> Figure:
+    """Sustained camera fps during the load: the lowest fps over any `window_s` (see ivv.load.frames).
+    A route that never answered is not measured (NOT VERIFIED), unlike one that answered and stalled."""
+    details = {"route": route, "answered": answered, "errors": errors, "shape": shape, **(counted or {})}
+    name = f"camera frames per second, lowest of any {details.get('window_s', '?')} s window ({shape})"
+    if reason or not answered or counted is None or counted.get("sustained_fps") is None:
+        why = reason or (f"the frame route never answered ({', '.join(errors) or 'no answer'})" if not answered
+                         else "the load window is shorter than one fps window")
+        return Figure(CAMERA[0], name, None, "fps", {**details, "reason": why})
+    per_second = counted.get("per_second", [])
+    return Figure(CAMERA[0], name, counted["sustained_fps"], "fps", details,
+                  _series(list(range(len(per_second))), per_second, "fps", "frames delivered per second"))
 
 
 def verdict(figure: Figure, threshold: Threshold | None) -> str:

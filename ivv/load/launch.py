@@ -35,6 +35,7 @@ class LoadOutcome:
     samples: list[dict] = field(default_factory=list)
     fit: dict = field(default_factory=dict)
     sampler_errors: list[str] = field(default_factory=list)
+    frames: dict | None = None     # {"route": FrameRoute, "watch": WatchResult} when the camera was watched
 
     @property
     def summary(self) -> dict:
@@ -52,8 +53,9 @@ class LoadOutcome:
 
 def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, workers: int = 0, target=None,
              selector: ProcessSelector | None = None, sample_interval_s: float = 1.0,
-             warmup_s: float | None = None) -> LoadOutcome:
-    """Run `spec` (local runner, or master + `workers` processes), sampling `selector` on `target`."""
+             warmup_s: float | None = None, frames=None) -> LoadOutcome:
+    """Run `spec` (local runner, or master + `workers` processes), sampling `selector` on `target` and
+    reading the camera's frames from `frames` (an `ivv.load.camera_watch.FrameRoute`) meanwhile."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec_path = spec.write(out_dir / "spec.json")
@@ -65,7 +67,11 @@ def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, work
     command = [sys.executable, "-m", "ivv.load.run", "--spec", str(spec_path), "--out", str(out_dir)]
     if workers:
         command += ["--workers", str(int(workers))]
-    sampler = None
+    sampler = watcher = None
+    if frames is not None:
+        from ivv.load.camera_watch import FrameWatcher
+
+        watcher = FrameWatcher(frames, max_duration_s=budget).start()
     if target is not None and selector is not None:
         sampler = ResourceSampler(target, selector, interval_s=sample_interval_s, max_duration_s=budget).start()
     log_path = out_dir / "load.log"
@@ -77,10 +83,12 @@ def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, work
                            f"{_tail(log_path)}") from exc
     finally:
         samples = sampler.stop() if sampler else []
+        watched = watcher.stop() if watcher else None
     if proc.returncode != 0 or not (out_dir / "result.json").exists():
         raise LoadRunError(f"load process exited {proc.returncode}; log {log_path}:\n{_tail(log_path)}")
     result = json.loads((out_dir / "result.json").read_text())
-    outcome = LoadOutcome(out_dir, result, samples, sampler_errors=list(sampler.errors) if sampler else [])
+    outcome = LoadOutcome(out_dir, result, samples, sampler_errors=list(sampler.errors) if sampler else [],
+                          frames={"route": frames, "watch": watched} if watcher else None)
     if sampler is not None:
         for sample in samples:  # time since the load started, not since the sampler did
             sample["t_s"] = round(sample["wall"] - result["started"], 3)

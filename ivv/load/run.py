@@ -38,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--out is required unless --worker-of is given")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.workers > 0:
+    if spec.steps:
+        from ivv.load import capacity_run
+
+        result = capacity_run.run_search(spec, token, out)
+    elif args.workers > 0:
         result = distributed.run_master(spec, token, out, args.workers)
     else:
         result = runner.run_local(spec, token, out)

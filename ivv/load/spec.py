@@ -48,6 +48,7 @@ class LoadSpec:
     source: str = "load settings"
     tls_verify: bool = True           # wss:// only: verify the server certificate (against ca_file if given)
     ca_file: str | None = None
+    steps: dict | None = None         # a capacity search (ivv.load.capacity): settings, limits, minimum
 
     @property
     def open_model(self) -> bool:

@@ -97,6 +97,7 @@ def summarize(calls: list[tuple], setup: list[tuple], connections: dict, started
     lags = [c[5] for c in calls if c[4]]
     return {
         "window_s": window,
+        "window": [max(started, first), min(ended, last)] if calls else [started, ended],
         "requests": len(calls),
         "ok": ok,
         "failed": failed,

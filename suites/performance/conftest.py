@@ -1,7 +1,8 @@
 """Performance suite: the gate's load against the deployed stack, the service's resources sampled meanwhile.
 
-Thin on purpose: the load, the figures and the evidence live in ivv.load (`ivv.load.suite`); the load
-shape and thresholds come from the gate (`load:` and `soak:` settings, `perf.*` criteria).
+Thin on purpose: the load, the figures and the evidence live in ivv.load (`ivv.load.suite`,
+`ivv.load.capacity_record`); the load shapes and thresholds come from the gate (`load:`, `soak:`,
+`capacity:` and `camera:` settings, `perf.*` criteria).
 """
 
 import pytest
@@ -30,3 +31,15 @@ def soak_settings(ivv_gates, load_settings):
     if "warmup_s" in soak:
         settings["warmup_s"] = soak["warmup_s"]
     return settings
+
+
+@pytest.fixture(scope="module")
+def camera_settings(ivv_gates):
+    """`camera` settings of the gate (`window_s`): the camera's frames are read during the nominal load."""
+    return dict(ivv_gates.setting("camera", {}) or {})
+
+
+@pytest.fixture(scope="module")
+def capacity_settings(ivv_gates):
+    """`capacity` settings of the gate: the open-model rate search (ivv.load.capacity)."""
+    return dict(ivv_gates.setting("capacity", {}) or {})

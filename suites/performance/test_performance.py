@@ -2,17 +2,25 @@
 
 import pytest
 
-from ivv.load import figures
+from ivv.load import capacity_record, figures
 from ivv.load import suite as perf
 
-NOMINAL = (*figures.LOAD, *figures.MEMORY)
+NOMINAL = (*figures.LOAD, *figures.MEMORY, *figures.CAMERA)
 
 
 @pytest.mark.criterion(*NOMINAL)
-def test_nominal_load(evidence, ivv_gates, load_endpoint, load_settings, tmp_path):
-    """Latency (HDR p95 and mean), throughput, errors, connection stability and peak memory under load."""
-    outcome = perf.run(load_endpoint, load_settings, tmp_path / "load")
+def test_nominal_load(evidence, ivv_gates, load_endpoint, load_settings, camera_settings, tmp_path):
+    """Latency (HDR p95 and mean), throughput, errors, connection stability, peak memory and the camera's
+    frames per second under load."""
+    outcome = perf.run(load_endpoint, load_settings, tmp_path / "load", camera=camera_settings)
     perf.record(evidence, outcome, ivv_gates, NOMINAL)
+
+
+@pytest.mark.criterion(capacity_record.CRITERION)
+def test_capacity(evidence, ivv_gates, load_endpoint, load_settings, capacity_settings, tmp_path):
+    """The highest open-model rate with p95 and errors within the gate's thresholds (steps, then bisection)."""
+    outcome = capacity_record.run(load_endpoint, ivv_gates, load_settings, capacity_settings, tmp_path / "capacity")
+    capacity_record.record(evidence, outcome)
 
 
 @pytest.mark.criterion(*figures.GROWTH)

@@ -30,7 +30,7 @@ from camera_service.auth import (
     role_allows,
 )
 from camera_service.cameras import CameraMonitor
-from camera_service.faults import Faults
+from camera_service.faults import Faults, burn_cpu
 from camera_service.media import MediaController
 from camera_service.metrics import Metrics, leak
 from camera_service.storage import FileStore, StorageError
@@ -161,6 +161,8 @@ class Service:
             raise rpc.RpcError(rpc.RATE_LIMITED)
         if faults.slow_ms:
             await asyncio.sleep(faults.slow_ms / 1000)
+        if faults.cpu_ms:
+            burn_cpu(faults.cpu_ms / 1000)
         method = methods.METHODS.get(name)
         if method is None:
             raise rpc.RpcError(rpc.INVALID_REQUEST if faults.wrong_error_codes else rpc.METHOD_NOT_FOUND)

@@ -6,6 +6,7 @@ All are off by default. They exist so the harness can prove that every gate crit
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields
 
 
@@ -26,7 +27,10 @@ def _flag(value) -> bool:
 
 @dataclass(frozen=True)
 class Faults:
-    slow_ms: int = 0                 # every RPC answer is delayed this long
+    slow_ms: int = 0                 # every RPC answer is delayed this long (a sleep: costs no CPU)
+    cpu_ms: int = 0                  # every RPC call burns this much CPU before it is answered
+    camera_stall: float = 0.0        # the test-pattern camera stops delivering new frames this many seconds
+                                     # after its first one (its /state still says online; RPC stays fast)
     health_lies: bool = False        # /health/* answer healthy/ready whatever the components say
     auth_bypass: bool = False        # get_metrics skips authentication and its admin role check
     wrong_error_codes: bool = False  # permission errors come back as -32001, unknown methods as -32600
@@ -74,3 +78,11 @@ class Faults:
     def active(self) -> dict:
         """The knobs that are set, for the log line at start."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+def burn_cpu(seconds: float) -> None:
+    """Spin until this thread has used `seconds` of CPU time (knob cpu_ms): a busy loop, so the cost is
+    CPU, not waiting, and the event loop serves nothing else meanwhile, as a CPU-bound handler would."""
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass

@@ -10,9 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
+
+from camera_service.config import _env_faults
+from camera_service.faults import Faults
 
 BOUNDARY = b"testpatternframe"
 
@@ -20,8 +24,10 @@ BOUNDARY = b"testpatternframe"
 class Pattern:
     """Reads JPEG frames from one ffmpeg process and hands the latest to every client."""
 
-    def __init__(self, width: int, height: int, fps: int, ffmpeg: str):
+    def __init__(self, width: int, height: int, fps: int, ffmpeg: str, stall_after_s: float = 0.0):
         self.width, self.height, self.fps, self.ffmpeg = width, height, fps, ffmpeg
+        self.stall_after_s = stall_after_s  # fault knob camera_stall: no new frame after this (0 = never)
+        self.first_frame_at: float | None = None
         self.frame: bytes | None = None
         self.frames = 0
         self.started = time.monotonic()
@@ -48,11 +54,17 @@ class Pattern:
                     break
                 start = buffer.find(b"\xff\xd8")
                 frame, buffer = buffer[start:end + 2], buffer[end + 2:]
-                if start >= 0 and frame:
+                if start >= 0 and frame and not self.stalled():
+                    self.first_frame_at = self.first_frame_at or time.monotonic()
                     async with self.new_frame:
                         self.frame = frame
                         self.frames += 1
                         self.new_frame.notify_all()
+
+    def stalled(self) -> bool:
+        """Knob camera_stall: the camera froze `stall_after_s` after its first frame (it stays online)."""
+        first = self.first_frame_at
+        return bool(self.stall_after_s) and first is not None and time.monotonic() - first >= self.stall_after_s
 
     def state(self) -> dict:
         elapsed = max(time.monotonic() - self.started, 1e-6)
@@ -117,7 +129,8 @@ async def stream(pattern: Pattern, writer: asyncio.StreamWriter) -> None:
 
 
 async def main_async(args) -> int:
-    pattern = Pattern(args.width, args.height, args.fps, args.ffmpeg)
+    stall = Faults.from_config(_env_faults(dict(os.environ))).camera_stall
+    pattern = Pattern(args.width, args.height, args.fps, args.ffmpeg, stall_after_s=stall)
     source = asyncio.create_task(pattern.run())
     server = await asyncio.start_server(handler(pattern), args.host, args.port)
     stop = asyncio.Event()
