@@ -3,6 +3,8 @@
 - `plugin.py`: options, markers, the `evidence` / `ivv_gates` / `ivv_bundle` fixtures and the session hooks
   that turn test outcomes into evidence, verdicts and the gate-review report.
 - `phases.py`: the gate run's phase clock (boot, deploy, each suite) written to the manifest.
+- `ivv.fleet.plugin` (loaded here too): each device's pre-run health check, and suites a device marked
+  not destructive must not run.
 - The fixtures suites use (`target`, `host`, `profile`, `deployed_stack`, `rpc_stack`, `contract`, ...)
   come from `ivv.fixtures` (the repository's top-level `fixtures/`), loaded here so a team's own
   repository gets them from an installed ivv without a conftest.
@@ -10,7 +12,7 @@
 
 import pytest
 
-pytest_plugins = ["ivv.pytestplugin.plugin"]
+pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.fleet.plugin"]
 FIXTURES = ("ivv.fixtures.targets", "ivv.fixtures.stack", "ivv.fixtures.rpc")
 
 
