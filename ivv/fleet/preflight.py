@@ -78,8 +78,9 @@ def _simulated_camera(target, profile) -> bool:
     return "spawn" in target.capabilities and bool(getattr(profile, "local", None))
 
 
-def check(target, profile, gates=None, lease=None) -> Preflight:
-    """Every check on a target that is up (the pool created it, booted it and took its lease)."""
+def check(target, profile, gates=None, lease=None, peek: bool = False) -> Preflight:
+    """Every check on a target that is up (the pool created it, booted it and took its lease `lease`).
+    `peek` (`ivv plan`): no lease is taken; one another run holds now fails the check."""
     started = time.monotonic()
     result = Preflight(target.name)
     bounds = limits(gates)
@@ -88,7 +89,8 @@ def check(target, profile, gates=None, lease=None) -> Preflight:
         result.checks += [Check(name, None, "not checked: no shell on this device") for name in ("disk", "clock", "camera")]
     else:
         result.checks += _shell_checks(target, profile, bounds)
-    result.checks.append(_lease_check(target, lease))
+    reached = result.checks[0].ok is not False
+    result.checks.append(_lease_now(target) if peek and reached else _lease_check(target, lease))
     result.seconds = time.monotonic() - started
     return result
 
@@ -165,3 +167,21 @@ def _lease_check(target, lease) -> Check:
     info = lease.info
     taken = f", taken over from expired run {info.taken_over_from}" if info.taken_over_from else ""
     return Check("lease", True, f"held by this run ({lease.run_id}){taken}", "no lease held by another run")
+
+
+def _lease_now(target) -> Check:
+    """The lease on a shared device as another run would find it now (read only)."""
+    from ivv.targets.lease import Lease
+
+    if not getattr(target, "shared", False):
+        return Check("lease", None, "not shared: the run will own the device")
+    lease = Lease(target, run_id="ivv-plan")
+    try:
+        info, device_now = lease.read(), lease.device_now()
+    except IvvError as exc:
+        return Check("lease", False, f"could not read the lease ({' '.join(str(exc).split())[:200]})")
+    if info is None or device_now is None or info.expires <= device_now:
+        return Check("lease", True, "free" if info is None else f"expired lease of run {info.run_id} (taken over)",
+                     "no lease held by another run")
+    return Check("lease", False, f"held by run {info.run_id} ({info.holder}@{info.host}) for another "
+                 f"{info.expires - device_now:.0f} s", "no lease held by another run")
