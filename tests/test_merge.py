@@ -8,31 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+from history_support import DEMO
+from history_support import demo_bundle as bundle
 
 from ivv import cli
 from ivv.config.gates import GateSet
 from ivv.errors import ConfigError
 from ivv.evidence.bundle import Bundle
 from ivv.evidence.merge import BundleAltered, merge
-from ivv.report.render import render_bundle
-
-DEMO = Path(__file__).resolve().parent / "demo"
-
-
-def bundle(reports: Path, run_id: str, target: str, latency: float = 3.0, stop_gap: bool = False,
-           gate: str = "demo-gate.yaml") -> Path:
-    """A finished, rendered bundle of one device, written through the real journal and seal."""
-    made = Bundle.create(reports, run_id, gates=GateSet.load([DEMO / gate]), command_line=f"ivv gate --target {target}")
-    made.set_manifest("targets", {target: {"name": target, "kind": "local", "model": f"board-{target}"}})
-    test = made.recorder(test=f"suites/demo/test_demo.py::test_latency[{target}]", suite="demo", target_name=target)
-    art = test.artifact("samples.txt", f"{latency}\n")
-    test.measure("demo.latency", "worst of sleep(1 ms) samples", latency, unit="ms", artifacts=[art])
-    test.check("demo.file_roundtrip", "sha256 unchanged after write/read", True, expected="a", observed="a")
-    if stop_gap:  # a gap without a target (a stopped session): it concerns this run's device only
-        made.recorder().gap("demo.latency", "not run: the run stopped early")
-    made.finish()
-    render_bundle(made.path)
-    return made.path
 
 
 def grid(path: Path) -> dict:

@@ -3,6 +3,8 @@
 - `plugin.py`: options, markers, the `evidence` / `ivv_gates` / `ivv_bundle` fixtures and the session hooks
   that turn test outcomes into evidence, verdicts and the gate-review report.
 - `phases.py`: the gate run's phase clock (boot, deploy, each suite) written to the manifest.
+- `baseline.py`: `--ivv-baseline`: the baseline copied into the bundle, the regression limits judged at
+  the end (criteria trend.*).
 - `ivv.fleet.plugin` (loaded here too): each device's pre-run health check, and suites a device marked
   not destructive must not run.
 - The fixtures suites use (`target`, `host`, `profile`, `deployed_stack`, `rpc_stack`, `contract`, ...)
@@ -12,7 +14,7 @@
 
 import pytest
 
-pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.fleet.plugin"]
+pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.pytestplugin.baseline", "ivv.fleet.plugin"]
 FIXTURES = ("ivv.fixtures.targets", "ivv.fixtures.stack", "ivv.fixtures.rpc")
 
 
