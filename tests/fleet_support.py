@@ -91,3 +91,32 @@ def grid(bundle: Path) -> dict[str, dict[str, str]]:
 
 def reasons(bundle: Path, criterion: str) -> dict[str, str]:
     return {t: sub["reason"] for t, sub in verdicts(bundle)["criteria"][criterion]["targets"].items()}
+
+
+def vdevice(name: str, **extra) -> dict:
+    """A virtual device of its own (booted by the run that uses it), from the shipped recipe."""
+    return {"name": name, "kind": "qemu", "environment": "staging", "recipe": str(ROOT / "deployment" / "vdevice"),
+            "memory_mb": 1024, "cpus": 1, "accel": "auto", "boot_timeout": 480, "ttl": 3600, **extra}
+
+
+def device_suites(tmp_path: Path) -> Path:
+    """The short health suite plus the shipped JSON-RPC compliance matrix (a short contract subset)."""
+    root = suites(tmp_path)
+    contract = root / "contract"
+    contract.mkdir(exist_ok=True)
+    (contract / "test_compliance_only.py").write_text(
+        '"""The shipped JSON-RPC compliance matrix, imported as it is."""\n\n'
+        "from ivv.suites.contract.test_compliance import test_jsonrpc_compliance_matrix  # noqa: F401\n")
+    return root
+
+
+def device_gate(tmp_path: Path) -> Path:
+    """ops.monitoring (short health waits) and contract.jsonrpc_compliance."""
+    shipped = yaml.safe_load((ROOT / "deployment" / "gates" / "production-readiness.yaml").read_text())
+    compliance = next(c for c in shipped["criteria"] if c["id"] == "contract.jsonrpc_compliance")
+    path = gate(tmp_path, name="fleet-devices")
+    data = yaml.safe_load(path.read_text())
+    data["criteria"].append(compliance)
+    data["settings"]["contract"] = {"notification_silence_s": 1.0}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
