@@ -4,6 +4,9 @@ A thin wrapper around pytest in a subprocess (a fresh interpreter per run, so pl
 suites never leak between runs). With extra pytest arguments (after `--`), a collect-only pass of the
 same suites without them runs first, so every test of a criterion they leave out is recorded and its
 criterion stays NOT VERIFIED. The command line is recorded in the bundle (`selection.command`).
+Over an inventory with several devices it runs them all at once, one process per device, and merges
+their bundles into one fleet bundle (ivv.fleet.runner); every device gets a pre-run health check first
+(ivv.fleet.preflight; `--no-preflight` to skip it).
 Exit status (ivv.evidence.verdict.ExitStatus): 0 PROCEED / PROCEED WITH CONDITIONS, 1 HOLD, 2 the harness
 could not run (bad gate, waiver or option; pytest usage error; no verdicts written), 3 the bundle was altered.
 """
@@ -21,6 +24,7 @@ from pathlib import Path
 from ivv import resources
 from ivv.commands import endpoint
 from ivv.config.gates import SHIPPED, GateSet
+from ivv.config.inventory import load_inventory
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError
 from ivv.evidence.bundle import VERDICTS, new_run_id
@@ -48,6 +52,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="run only the tests behind BUNDLE's NOT VERIFIED criteria; the new bundle names it")
     parser.add_argument("--lease-wait", type=float, default=None, metavar="S",
                         help="wait this long for a shared device another run holds, then give up (exit 2)")
+    fleet = parser.add_argument_group("fleets and history")
+    fleet.add_argument("--max-parallel", type=int, default=None, metavar="N",
+                       help="with several devices: run at most N of them at once (default: all)")
+    fleet.add_argument("--no-preflight", action="store_true",
+                       help="skip the pre-run health check of each device (reachable, disk, clock, camera, lease)")
+    fleet.add_argument("--baseline", default=None, metavar="RUN_OR_DIR",
+                       help="judge the gate's `regression:` limits (criteria trend.*) against this bundle, or the "
+                            "newest earlier bundle in this folder")
     endpoint.add_gate_options(parser)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after `--`: extra pytest arguments")
     parser.set_defaults(func=run)
@@ -126,6 +138,10 @@ def pytest_commands(args: argparse.Namespace, run_id: str, command_line: str | N
         out += ["--ivv-criteria", ",".join(criteria), "--ivv-rerun-of", args.rerun_not_verified]
     if getattr(args, "lease_wait", None) is not None:
         out += ["--ivv-lease-wait", str(args.lease_wait)]
+    if not getattr(args, "no_preflight", False):
+        out += ["--ivv-preflight"]
+    if getattr(args, "baseline", None):
+        out += ["--ivv-baseline", args.baseline]
     if command_line:
         out += ["--ivv-command", command_line]
     return out + extra[:len(extra) - len(user)], user     # the harness's own extras (endpoint plugin) first
@@ -178,15 +194,34 @@ def run_pytest(command: list[str], grace_s: float = 120.0) -> int:
             raise KeyboardInterrupt from None
 
 
+def fleet_targets(args: argparse.Namespace) -> list[str]:
+    """The devices of this run when there are several (a fleet run), else []."""
+    if getattr(args, "endpoint", None):
+        return []
+    targets = load_inventory(args.inventory).select(args.target)
+    if getattr(args, "max_parallel", None) is not None and args.max_parallel < 1:
+        raise ConfigError(f"--max-parallel {args.max_parallel}: expected 1 or more devices at once")
+    return targets if len(targets) > 1 else []
+
+
 def run(args: argparse.Namespace) -> int:
-    validate_inputs(args)
+    gates = validate_inputs(args)
     run_id = args.run_id or new_run_id()
     typed = shlex.join(["ivv", *(getattr(args, "argv", None) or ["gate"])])
+    fleet = fleet_targets(args)
+    if fleet:
+        from ivv.fleet.runner import FleetRun
+
+        return finish(FleetRun(args, fleet, run_id, typed, gates).run(), None)
     base, user = pytest_commands(args, run_id, typed)
     with tempfile.TemporaryDirectory(prefix="ivv-collect-") as folder:
         compare = collect(base, user, Path(folder)) if user else []
         returncode = run_pytest([sys.executable, "-m", "pytest", *base, *compare, *user])
-    bundle = Path(args.reports) / run_id
+    return finish(Path(args.reports) / run_id, returncode)
+
+
+def finish(bundle: Path, returncode: int | None) -> int:
+    """Print the decision and the report paths of a gate run's bundle; the exit status."""
     verdicts_file = bundle / VERDICTS
     if returncode in (3, 4) or not verdicts_file.exists():
         print(f"ivv: the harness could not run (pytest exit status {returncode}); "

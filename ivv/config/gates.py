@@ -4,7 +4,8 @@
 questions (`criterion(id)`, `setting("load.users", 10)`), so thresholds live in the gate, not the suites.
 `GateSet.threshold(criterion, setting=None)` is the one place a measurement's threshold is found: the
 named gate setting, else the criterion's own `threshold`; the evidence journal and the re-derivation of
-verdicts both ask it.
+verdicts both ask it. A gate's `regression:` limits become criteria `trend.<id>`, each with the limit
+as its threshold (ivv.evidence.regression), judged against a baseline run (`ivv gate --baseline`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ivv import resources
 from ivv.config import loader as config
 from ivv.errors import GateError
+from ivv.evidence import regression
 from ivv.evidence.thresholds import Threshold
 
 GATES_DIR = Path("deployment") / "gates"
@@ -55,6 +57,7 @@ class Gate:
     sha256: str
     criteria: tuple[Criterion, ...]
     settings: dict[str, Any] = field(default_factory=dict)
+    regression: tuple[regression.Limit, ...] = ()
 
 
 def resolve(name_or_path: str | Path, root: Path | None = None) -> Path:
@@ -87,11 +90,37 @@ def load_gate(path: str | Path) -> Gate:
             suite=raw["suite"], gate=gate_id, threshold=threshold, stop_on_fail=raw.get("stop_on_fail", False),
             source=raw.get("source"), trace=tuple(raw.get("trace") or ()),
         ))
+    limits = _regression_limits(path, lines, data, seen)
+    criteria += [trend_criterion(limit, gate_id) for limit in limits]
     return Gate(
         id=gate_id, title=data["gate"]["title"], version=str(data["gate"].get("version", "")), path=path,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(), criteria=tuple(criteria),
-        settings=data.get("settings") or {},
+        settings=data.get("settings") or {}, regression=tuple(limits),
     )
+
+
+def _regression_limits(path: Path, lines, data: dict, seen: dict) -> list[regression.Limit]:
+    limits = []
+    for cid, spec in (data.get("regression") or {}).items():
+        where = config.location(path, lines, ("regression", cid))
+        if cid not in seen:
+            raise GateError(f"{where}: regression.{cid}: no criterion {cid!r} in this gate; a regression limit "
+                            "watches one of the gate's own measured criteria")
+        if f"trend.{cid}" in seen:
+            raise GateError(f"{where}: regression.{cid}: criterion 'trend.{cid}' is already defined by the gate")
+        try:
+            limits.append(regression.parse(cid, spec))
+        except regression.LimitError as exc:
+            raise GateError(f"{where}: {exc}") from None
+    return limits
+
+
+def trend_criterion(limit: regression.Limit, gate_id: str) -> Criterion:
+    """The criterion a regression limit becomes: its threshold is the limit."""
+    return Criterion(id=limit.trend_id, title=f"No regression of {limit.criterion} against the baseline",
+                     requirement=f"{limit.describe()} (limit {limit.text}, judged against the baseline run "
+                                 "given to ivv gate --baseline)", mandatory=limit.mandatory, suite="trend",
+                     gate=gate_id, threshold=limit.threshold(), source="the gate's regression limits")
 
 
 class GateSet:
@@ -131,6 +160,11 @@ class GateSet:
 
     def get(self, criterion_id: str) -> Criterion | None:
         return self._criteria.get(criterion_id)
+
+    @property
+    def regression(self) -> list[regression.Limit]:
+        """Every gate's regression limits (the criteria `trend.*` judge)."""
+        return [limit for gate in self.gates for limit in gate.regression]
 
     def threshold(self, criterion_id: str, setting: str | None = None) -> Threshold:
         """A measurement's threshold: the gate setting `setting` names, else the criterion's own. GateError

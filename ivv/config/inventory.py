@@ -20,7 +20,9 @@ from ivv.targets.base import Target, create_target, target_kinds
 
 DEFAULT_INVENTORY = resources.deployment("inventory", "vdevice.yaml")
 IMPLICIT_LOCAL = {"name": "local", "kind": "local", "environment": "local", "tags": ["local"]}
-_NOT_TARGET_OPTIONS = ("name", "kind", "description")
+# Entry fields about the device's place in a run, not options of its kind: read from the entry itself.
+_NOT_TARGET_OPTIONS = ("name", "kind", "description", "role", "destructive", "loadgen")
+LOADGEN = "loadgen"
 
 
 def schema() -> dict:
@@ -49,7 +51,17 @@ class Inventory:
     entries: dict[str, dict[str, Any]]
 
     def names(self) -> list[str]:
-        return [name for name in self.entries if name != "local" or "local" in self._listed]
+        """The devices under test (every listed target but load generators)."""
+        return [name for name, entry in self.entries.items()
+                if (name != "local" or "local" in self._listed) and entry.get("role") != LOADGEN]
+
+    def loadgens(self) -> list[str]:
+        """Hosts with `role: loadgen`: they run Locust workers, they are never tested."""
+        return [name for name, entry in self.entries.items() if entry.get("role") == LOADGEN]
+
+    def destructive(self, name: str) -> bool:
+        """May the run reinstall, roll back, power-cycle or cut this device (`destructive`, default true)?"""
+        return bool(self.entry(name).get("destructive", True))
 
     @property
     def _listed(self) -> set[str]:
@@ -67,7 +79,9 @@ class Inventory:
         if not names:
             return self.names()
         for name in names:
-            self.entry(name)
+            if self.entry(name).get("role") == LOADGEN:
+                raise InventoryError(f"{self.path}: target '{name}' has role loadgen: it runs load workers and is "
+                                     f"not a device under test (devices: {', '.join(self.names()) or '(none)'})")
         return list(dict.fromkeys(names))
 
     def create(self, name: str, **overrides: Any) -> Target:

@@ -226,6 +226,11 @@ class Bundle:
         return self.manifest.get("selection") or {"command": " ".join(self.manifest.get("command") or []),
                                                   "deselected": []}
 
+    def fleet_targets(self) -> list[str] | None:
+        """The targets a fleet run decides every criterion on (manifest `fleet.targets`), or None."""
+        targets = (self.manifest.get("fleet") or {}).get("targets")
+        return sorted(targets) if isinstance(targets, list) and targets else None
+
     def waivers(self):
         return _copies(self.path, self.manifest, "waivers", load_waivers)
 

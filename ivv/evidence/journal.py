@@ -73,7 +73,8 @@ class Artifact:
 class Record:
     """One recorded fact. `seq` is its line number in evidence.jsonl as written (a deleted line leaves a
     hole); `prev` the sha256 of the line before it. `threshold.setting` names the gate setting a
-    measurement was judged by (absent: the criterion's own threshold)."""
+    measurement was judged by (absent: the criterion's own threshold). `origin` (merged bundles only, and
+    left out of the line otherwise) names the source run and seq the record was copied from."""
     seq: int
     kind: str
     criterion: str | None
@@ -93,6 +94,7 @@ class Record:
     artifacts: tuple[dict, ...] = ()
     details: dict | None = None
     series: dict | None = None
+    origin: dict | None = None       # a merged bundle's record: {"run", "seq"} of the record it copies
     prev: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -145,7 +147,7 @@ class Journal:
             data.setdefault("end", now())
             data.setdefault("start", data["end"])
             record = Record.from_dict(redact_obj(_plain(data)))
-            body = {k: v for k, v in record.to_dict().items() if k != "prev"}
+            body = {k: v for k, v in record.to_dict().items() if k != "prev" and not (k == "origin" and v is None)}
             line = chain.link(redact(json.dumps(body, ensure_ascii=False, sort_keys=False)), self.head)
             self._fh.write(line + "\n")
             self._fh.flush()

@@ -5,7 +5,9 @@ trusted. Then per criterion and per target: FAIL if any record failed; else NOT 
 passed or anything is a gap (a test that started but never finished, a deselected test); else PASS. An
 active waiver (for that target, or for every target) turns FAIL or NOT VERIFIED into WAIVED; an expired
 one covers nothing and the reason says so. The criterion takes the worst of its targets (FAIL > NOT
-VERIFIED > WAIVED > PASS). Records without a target concern every target of the criterion.
+VERIFIED > WAIVED > PASS). Records without a target concern every target of the criterion. In a fleet
+(`fleet=`: the targets of a merged run) every criterion is decided on every fleet target, so a device on
+which nothing was measured is NOT VERIFIED there, never left out of the decision.
 Decision: PROCEED (every mandatory criterion PASS), PROCEED WITH CONDITIONS (every mandatory shortfall
 waived), HOLD otherwise, and HOLD whenever the bundle was altered. The output is verdicts.json, format 2.
 """
@@ -99,18 +101,21 @@ def _waive(bucket: dict, cid: str, target: str | None, waivers, today: date) -> 
 
 
 def _buckets(cid: str, own: list[Record], unfinished: dict, run_targets: list[str], waivers,
-             today: date) -> dict[str, dict]:
-    """The criterion decided on each target its records name (records without one count for all)."""
+             today: date, fleet: list[str] | None = None) -> dict[str, dict]:
+    """The criterion decided on each target its records name (records without one count for all), and on
+    every target of a fleet: a fleet target with nothing recorded for it is NOT VERIFIED there."""
     stalled = [(test, target) for test, (ids, target) in unfinished.items() if cid in ids]
     if not own and not stalled:
         return {}
-    named = sorted({r.target for r in own if r.target} | {t for _, t in stalled if t})
+    named = sorted({r.target for r in own if r.target} | {t for _, t in stalled if t} | set(fleet or ()))
     out = {}
     for target in named or run_targets or [NO_TARGET]:
         mine = [r for r in own if r.target in (target, None)]
         waiting = [test for test, t in stalled if t in (target, None)]
         bound = binding_lib.binding(mine)
         verdict, reason = _bucket_verdict(mine, waiting, bound)
+        if not mine and not waiting:
+            reason = f"nothing was recorded for it on {target}."
         bucket = {"verdict": verdict, "reason": reason, "evidence": [r.seq for r in mine],
                   "binding": bound.seq if bound is not None else None,
                   "repeats": binding_lib.repeats(mine, bound), "records": mine, "bound": bound}
@@ -203,9 +208,11 @@ def _altered(decision: Decision, reason: str, integrity: Integrity) -> tuple[Dec
 
 
 def derive(records: list[Record], gates=None, waivers=(), today: date | None = None,
-           integrity: Integrity | None = None, selection: dict | None = None) -> dict[str, Any]:
+           integrity: Integrity | None = None, selection: dict | None = None,
+           fleet: list[str] | None = None) -> dict[str, Any]:
     """verdicts.json content from records, the run's GateSet (or None), waivers as of `today`, the
-    bundle's verified integrity (None: records not read from a bundle) and its selection."""
+    bundle's verified integrity (None: records not read from a bundle) and its selection. `fleet`: the
+    targets every criterion must be decided on (a fleet run: manifest `fleet.targets`)."""
     today = today or date.today()
     base = integrity or Integrity(UNCHAINED, notes=["derived from records, not read from a bundle"])
     records, problems = rederive(records, gates, chained=base.status != UNCHAINED)
@@ -215,11 +222,11 @@ def derive(records: list[Record], gates=None, waivers=(), today: date | None = N
     known = {c.id for c in criteria}
     adhoc = sorted({r.criterion for r in records if r.criterion and r.criterion not in known})
     unfinished = _unfinished_tests(records)
-    run_targets = sorted({r.target for r in records if r.target})
+    run_targets = sorted({r.target for r in records if r.target} | set(fleet or ()))
     entries: dict[str, dict] = {}
     for cid, crit in [(c.id, c) for c in criteria] + [(cid, None) for cid in adhoc]:
         own = [r for r in records if r.criterion == cid and r.kind != "test"]
-        buckets = _buckets(cid, own, unfinished, run_targets, waivers, today)
+        buckets = _buckets(cid, own, unfinished, run_targets, waivers, today, fleet)
         findings = _findings(cid, buckets, integrity.problems, selection, own)
         entries[cid] = _entry(cid, crit, own, buckets, findings, waivers, today)
     gate_out = {}

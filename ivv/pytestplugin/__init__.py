@@ -6,6 +6,10 @@
 - `selection.py`: which tests a run left out (deselected, not collected, never run).
 - `endpoint.py`: gaps for the install criteria of a stack ivv did not deploy (`-p ivv.pytestplugin.endpoint`).
 - `phases.py`: the gate run's phase clock (boot, deploy, each suite) written to the manifest.
+- `baseline.py`: `--ivv-baseline`: the baseline copied into the bundle, the regression limits judged at
+  the end (criteria trend.*).
+- `ivv.fleet.plugin` (loaded here too): each device's pre-run health check, and suites a device marked
+  not destructive must not run.
 - The fixtures suites use (`target`, `host`, `profile`, `deployed_stack`, `rpc_stack`, `contract`, ...)
   come from `ivv.fixtures` (the repository's top-level `fixtures/`), loaded here so a team's own
   repository gets them from an installed ivv without a conftest.
@@ -13,7 +17,7 @@
 
 import pytest
 
-pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.pytestplugin.rerun"]
+pytest_plugins = ["ivv.pytestplugin.plugin", "ivv.pytestplugin.rerun", "ivv.pytestplugin.baseline", "ivv.fleet.plugin"]
 FIXTURES = ("ivv.fixtures.targets", "ivv.fixtures.stack", "ivv.fixtures.rpc")
 
 

@@ -2,7 +2,8 @@
 
 Parts of the report read their own keys: `summary` (decision, counts, integrity, selection, gates),
 `criteria` (one view per criterion, see `ivv.report.criteria`), `waivers`, `tests`, `targets`/`stack`,
-`phases`, `provenance`. A new part adds its key here and its template pair `templates/part-NAME.{html,md}.j2`.
+`phases`, `provenance`, `fleet` (the criterion x device grid and device sections, ivv.report.fleet).
+A new part adds its key here and its template pair `templates/part-NAME.{html,md}.j2`.
 Keys of verdicts format 2 are read with `.get`, so verdicts of an older bundle render too.
 """
 
@@ -14,6 +15,7 @@ from ivv.evidence.bundle import EVIDENCE, Bundle, sha256_file
 from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
 from ivv.evidence.verdicts import value_text
 from ivv.report.criteria import criterion_view, details_json, size_text, slug
+from ivv.report.fleet import fleet_view
 
 VERDICTS = (FAIL, NOT_VERIFIED, WAIVED, PASS)
 LONG_TABLE_ROWS = 12  # tables longer than this are collapsed (<details>) in the HTML
@@ -125,6 +127,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
         "phases": [p for p in (manifest.get("phases") or []) if isinstance(p, dict)],
         "provenance": provenance, "footer": footer_text(manifest.get("run_id"), provenance["evidence_sha256"]),
         "pages": manifest.get("pages") or {}, "complete": bool(manifest.get("ended")),
+        "fleet": fleet_view(manifest, verdicts, criteria),
     }
 
 

@@ -111,7 +111,7 @@ def render_bundle(bundle_dir: str | Path, templates: str | Path | None = None) -
     bundle = Bundle.load(bundle_dir)
     integrity = bundle.verify()
     verdicts = derive(bundle.records(), bundle.gates, bundle.waivers(), bundle.run_date(), integrity=integrity,
-                      selection=bundle.selection())
+                      selection=bundle.selection(), fleet=bundle.fleet_targets())
     (bundle.path / VERDICTS).write_text(redact(json.dumps(verdicts, indent=2, sort_keys=True)) + "\n",
                                         encoding="utf-8")
     return verdicts, write_reports(bundle, verdicts, templates)
