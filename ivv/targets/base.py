@@ -101,6 +101,7 @@ class Target:
     tags: tuple[str, ...] = ()
     settings: Mapping[str, Any] = field(default_factory=dict)
     tls: Mapping[str, Any] = field(default_factory=dict)  # how clients verify its certificate (ivv.rpc.tls)
+    destructive: bool = False   # the inventory allows tests that may harm it (power cuts, a full disk)
 
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()
