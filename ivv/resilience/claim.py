@@ -67,7 +67,7 @@ class Claim:
             return (f"{self.failures} of {self.trials} trials failed: no bound on the failure rate is claimed "
                     "(each failed trial is listed)")
         bound = self.bound
-        said = ("no bound below 100 % (fewer than 3 trials)" if bound >= 1 else
+        said = ("no bound below 100 % (3/n drops below 100 % from 4 trials on)" if bound >= 1 else
                 f"failure rate below {percent(bound)} at 95 % confidence (rule of three: 3/{self.trials})")
         out = f"0 failures in {self.trials} trial{'s' if self.trials != 1 else ''}: {said}"
         if self.required_rate and not self.enough:
