@@ -12,7 +12,7 @@ import sys
 
 from ivv.errors import ConfigError, PrerequisiteError, TargetUnreachable
 
-COMMANDS = ("gate", "report", "init", "device", "stack", "load", "profile")
+COMMANDS = ("gate", "report", "init", "device", "stack", "load", "profile", "resilience")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,8 +27,9 @@ def test_failures_claim_no_bound():
 
 
 def test_few_trials_claim_nothing_below_100_percent():
-    assert Claim(2, 0).bound == 1.0
-    assert "no bound below 100 %" in Claim(2, 0).text
+    assert Claim(2, 0).bound == 1.0 and Claim(3, 0).bound == 1.0
+    assert "no bound below 100 % (3/n drops below 100 % from 4 trials on)" in Claim(3, 0).text
+    assert "below 75 %" in Claim(4, 0).text
     assert Claim(0, 0).text == "no trial ran: nothing is claimed"
 
 

@@ -17,7 +17,7 @@ from ivv.errors import GateError
 from ivv.evidence.thresholds import Threshold
 
 GATES_DIR = Path("deployment") / "gates"
-SHIPPED = ("cdr-deployment", "production-readiness")
+SHIPPED = ("cdr-deployment", "production-readiness", "resilience")
 
 
 @dataclass(frozen=True)

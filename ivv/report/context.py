@@ -14,6 +14,7 @@ from ivv.evidence.bundle import EVIDENCE, Bundle, sha256_file
 from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
 from ivv.evidence.verdicts import value_text
 from ivv.report.criteria import criterion_view, details_json, size_text, slug
+from ivv.resilience.summary import resilience_view
 
 VERDICTS = (FAIL, NOT_VERIFIED, WAIVED, PASS)
 LONG_TABLE_ROWS = 12  # tables longer than this are collapsed (<details>) in the HTML
@@ -125,6 +126,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
         "phases": [p for p in (manifest.get("phases") or []) if isinstance(p, dict)],
         "provenance": provenance, "footer": footer_text(manifest.get("run_id"), provenance["evidence_sha256"]),
         "pages": manifest.get("pages") or {}, "complete": bool(manifest.get("ended")),
+        "resilience": resilience_view(records, criteria, manifest),
     }
 
 
