@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from ivv.errors import TargetUnreachable
 from ivv.resilience.runner import DetachedRun
 from ivv.resilience.subject import Subject, utc_now
 from ivv.resilience.trial import Trial
@@ -35,6 +36,7 @@ def _controls(subject: Subject, trial: Trial, version: str) -> dict | None:
     if not frame.valid:
         trial.cannot_decide("positive control", f"no valid frame before the operation: {frame.detail}",
                             criterion=FIRST_FRAME)
+    subject.sync()      # "before" is what a cut cannot take away (the frame just taken included)
     return {"data": subject.data(), "frame": frame.summary()}
 
 
@@ -66,7 +68,7 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     before = _controls(subject, trial, start)
     if before is None:
         return trial
-    recording = subject.start_recording()
+    recording = start_recording_for(subject, trial)
     time.sleep(float(limits.setting("resilience.recording_lead_s", 3)))
     run = DetachedRun(subject.device, operation, subject.commands(operation), subject.marker, cut.pause())
     run.start()
@@ -80,7 +82,12 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     trial.timings["operation_s_at_cut"] = settled.t
     running = subject.recording_grows(recording) if recording else None
     cut_at = time.monotonic()
-    trial.timings["power_on_to_up_s"] = power.cut()
+    try:
+        trial.timings["power_on_to_up_s"] = power.cut()
+    except TargetUnreachable as exc:
+        trial.fact("the device boots after the cut", False, expected="SSH and systemd up again",
+                   observed=str(exc)[:1500])
+        return trial
     subject.reconnect()
     bound = limits.threshold(criterion)
     waited = subject.stack.wait_ready(bound.value * 1.5 + 30)
@@ -109,6 +116,14 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     converge(subject, trial, operation, intended)
     note_failure_context(subject, trial, since)
     return trial
+
+
+def start_recording_for(subject: Subject, trial: Trial):
+    try:
+        return subject.start_recording()
+    except Exception as exc:  # noqa: BLE001 - a recording that cannot start decides nothing about the cut
+        trial.cannot_decide("recording", f"the profile's recording did not start: {exc}", criterion=FIRST_FRAME)
+        return None
 
 
 def converge(subject: Subject, trial: Trial, operation: str, intended: str) -> None:

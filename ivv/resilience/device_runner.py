@@ -42,6 +42,7 @@ class Runner:
         self.started = time.monotonic()
         self.lock = threading.Lock()
         self.paused = False
+        self.frozen = None            # None: not asked yet; then whether the freeze took hold
         self.phases = {}
         self.child = None
         self.op_cgroup = None
@@ -106,10 +107,16 @@ class Runner:
         """Stop everything of the operation now; True when it is frozen."""
         if self.child is None or self.child.poll() is not None:
             return True
+        if self.frozen is not None:
+            return self.frozen
+        self.frozen = self._freeze()
+        return self.frozen
+
+    def _freeze(self):
         if self.op_cgroup:
             with open(os.path.join(self.op_cgroup, "cgroup.freeze"), "w") as fh:
                 fh.write("1")
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 with open(os.path.join(self.op_cgroup, "cgroup.events")) as fh:
                     if "frozen 1" in fh.read():
@@ -148,16 +155,22 @@ class Runner:
         while self.paused:
             time.sleep(3600)
 
-    def phase(self, line):
+    def phase_label(self, line):
+        """The boundary label a phase-marker line stands for (None for other lines)."""
         found = self.marker.search(line) if self.marker else None
         if not found:
-            return
+            return None
         name = (found.group(1) if found.groups() else found.group(0)).strip()
         count = self.phases[name] = self.phases.get(name, 0) + 1
-        self.boundary(f"phase:{name}" + (f"#{count}" if count > 1 else ""))
+        return f"phase:{name}" + (f"#{count}" if count > 1 else "")
 
     def preexec(self, user):
         def run():
+            try:                    # the runner's own priority is not the operation's
+                os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+                os.setpriority(os.PRIO_PROCESS, 0, 0)
+            except (OSError, AttributeError):
+                pass
             if self.op_cgroup:
                 with open(os.path.join(self.op_cgroup, "cgroup.procs"), "w") as fh:
                     fh.write(str(os.getpid()))
@@ -177,8 +190,20 @@ class Runner:
                 pass
         os._exit(128 + signum)
 
+    @staticmethod
+    def prioritise():
+        """Run ahead of the operation, so a marker line is acted on before the script goes on."""
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+        except (OSError, AttributeError):
+            try:
+                os.nice(-15)
+            except OSError:
+                pass
+
     def run(self):
         signal.signal(signal.SIGTERM, self.terminate)
+        self.prioritise()
         self.setup_cgroup()
         user = pwd.getpwnam(self.spec["user"]) if self.spec.get("user") else None
         env = dict(os.environ, PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -201,10 +226,14 @@ class Runner:
                                           cwd=user.pw_dir if user else "/", preexec_fn=self.preexec(user))
             for raw in self.child.stdout:
                 line = raw.decode("utf-8", "replace").rstrip("\n")
+                label = self.phase_label(line)
+                if label is not None and self.pause.get("boundary") == label:
+                    self.freeze()                     # first, before writing anything
                 with self.lock:
                     self.output.write(f"{self.now():8.3f} {line}\n")
                     self.output.flush()
-                self.phase(line)
+                if label is not None:
+                    self.boundary(label)
             status = self.child.wait()
             self.event("exit", index=index, status=status)
             if status != 0:

@@ -16,7 +16,7 @@ import time
 
 from ivv.health import readiness
 from ivv.poll import wait_until
-from ivv.resilience.cuts import note_failure_context, time_first_frame
+from ivv.resilience.cuts import note_failure_context, start_recording_for, time_first_frame
 from ivv.resilience.subject import Subject, utc_now
 from ivv.resilience.trial import Trial
 
@@ -141,7 +141,7 @@ def camera_loss_trial(subject: Subject, limits, number: int, criterion: str) -> 
     if not honesty.controls_ok():
         return trial
     data = subject.data()
-    recording = subject.start_recording()
+    recording = start_recording_for(subject, trial)
     time.sleep(float(limits.setting("resilience.recording_lead_s", 3)))
     subject.stack.camera(False)
     try:

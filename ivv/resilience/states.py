@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivv.errors import StackError
@@ -41,6 +42,7 @@ class Checkpoints:
     subject: object
     knobs: dict = field(default_factory=dict)
     log: list = field(default_factory=list)
+    on_restore: Callable[[str], None] | None = None   # run after every restore (a self-test sets fault knobs)
 
     @property
     def target(self):
@@ -110,6 +112,8 @@ class Checkpoints:
             (self._build_n if state == "N" else self._build_n1)()
             how = "rebuilt by the profile's operations"
         self.subject.reconnect()
+        if self.on_restore is not None:
+            self.on_restore(state)
         done = Restored(state, how, round(time.monotonic() - started, 2))
         self.log.append(done.as_dict())
         return done

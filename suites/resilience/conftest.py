@@ -8,8 +8,8 @@ the suite puts back the device's state from before it ran (recorded in the manif
 """
 
 import pytest
-
 from ivv.fixtures.stack import env_faults
+
 from ivv.errors import CapabilityMissing
 from ivv.resilience.campaign import Campaign
 

@@ -305,7 +305,8 @@ switch_current() {
 }
 
 # Fault knob non_atomic_upgrade: rewrite the live release tree in place from another release, code first
-# (everything but config/ and SHA256SUMS), then config: a cut between the two leaves a mix.
+# (everything but config/ and SHA256SUMS), then config, the checksums last: a cut between the two parts
+# leaves a mix. Callers make each part durable.
 copy_in_place() {
     local src="$1" live="$2" part="$3"
     if [ "$part" = code ]; then
@@ -313,7 +314,6 @@ copy_in_place() {
     else
         cp -a "$src/config/." "$live/config/" && cp -a "$src/SHA256SUMS" "$live/SHA256SUMS"
     fi
-    durable "$live"
 }
 
 # The service always restarts; the media unit only when its unit file changed or it is not running.

@@ -59,7 +59,9 @@ if $non_atomic; then
     say "fault non_atomic_upgrade: rewriting $live in place"
     copy_in_place "$RELEASES_DIR/$previous" "$live" code
     phase switch
+    durable "$live"
     copy_in_place "$RELEASES_DIR/$previous" "$live" config
+    durable "$live"
 else
     phase switch
     switch_current "$previous"

@@ -70,7 +70,9 @@ if knob_on NON_ATOMIC_UPGRADE; then
     atomic_link "releases/$old.orig" "$INSTALL_DIR/previous"
     copy_in_place "$release" "$live" code
     phase switch
+    durable "$live"
     copy_in_place "$release" "$live" config
+    durable "$live"
 else
     atomic_link "releases/$(basename "$(readlink -f "$INSTALL_DIR/current")")" "$INSTALL_DIR/previous"
     phase stage
