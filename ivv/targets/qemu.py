@@ -4,8 +4,9 @@ Started lazily on first use: the cached image is built if missing, a fresh overl
 is ready once SSH answers and `systemctl is-system-running` says running or degraded (bounded wait;
 TargetUnreachable naming the console log otherwise). Power, reset and link go through QMP, and so do
 snapshots of the whole running machine (`snapshot_save` / `snapshot_load`: HMP savevm / loadvm, about a
-second each). With `attach` (a run folder) it uses a device another process started and owns: reset,
-link and snapshots work (QEMU keeps running), power-off and a fresh overlay do not.
+second each). With `attach` (a run folder) it uses a device another process started and owns: power,
+reset, link and snapshots work (a power cycle starts a new QEMU on the same overlay, which the owner
+follows by the run folder's state.json), a fresh overlay does not.
 """
 
 from __future__ import annotations
@@ -60,8 +61,6 @@ class QemuTarget(Target):
         self.boots: list[dict[str, Any]] = []    # {"kind": "boot"|"power_cycle"|"reset"|"restore", "seconds": s}
         self.progress = Progress(quiet=self.quiet)
         self._atexit_registered = False
-        if self.attach:   # QEMU belongs to another process: no power-off, no new overlay
-            self.capabilities = frozenset({"shell", "files", "reset", "link", "snapshot"})
 
     # --- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -163,7 +162,10 @@ class QemuTarget(Target):
                 raise TargetUnreachable(f"{self.name}: QEMU is not running (lease over or killed); "
                                         f"console log {self.machine.console_log}")
             self.start()
-        assert self.ssh is not None
+        assert self.ssh is not None and self.machine is not None
+        if self.ssh.port != self.machine.ssh_port:   # powered on again by an attached process
+            self.ssh.drop_connection()
+            self.ssh.port = self.machine.ssh_port
         return self.ssh
 
     # --- Target interface --------------------------------------------------------------------------
@@ -191,7 +193,9 @@ class QemuTarget(Target):
         return ("127.0.0.1", self.machine.forward(port))
 
     def power_cycle(self) -> float:
-        """Power off (QMP quit) and on again from the same overlay: deployed state survives, RAM does not."""
+        """Power off (QMP quit) and on again from the same overlay: deployed state survives, RAM does not.
+        A new QEMU process, not a reset: under TCG a guest reset in the same process boots slowly (the old
+        translated code is invalidated page by page) and was seen to hang in soft lockups."""
         self.require("power")
         self._ready_ssh()
         assert self.machine is not None and self.ssh is not None

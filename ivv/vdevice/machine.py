@@ -199,7 +199,19 @@ class Machine:
         os.replace(tmp, self.run_dir / "state.json")
 
     def running(self) -> bool:
-        return self.pid is not None and is_qemu(self.pid)
+        if self.pid is not None and is_qemu(self.pid):
+            return True
+        return self._adopt_restarted()
+
+    def _adopt_restarted(self) -> bool:
+        """Another process attached to this run folder powered the device off and on (a new QEMU on the
+        same overlay): follow it to its new pid and forwards."""
+        state = load_state(self.run_dir)
+        if state is None or int(state["pid"]) == self.pid:
+            return False
+        self.pid = int(state["pid"])
+        self.forwards.update({int(k): int(v) for k, v in state["forwards"].items()})
+        return True
 
     def stop(self) -> None:
         """Power off: QMP quit (QEMU ends in about a second), signals if it does not."""
