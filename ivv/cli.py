@@ -14,7 +14,8 @@ import sys
 from ivv.errors import ConfigError, PrerequisiteError, TargetUnreachable
 from ivv.evidence.verdict import ExitStatus
 
-COMMANDS = ("gate", "report", "merge", "compare", "trend", "plan", "init", "device", "stack", "load", "profile")
+COMMANDS = ("gate", "report", "merge", "compare", "trend", "plan", "init", "device", "stack", "load", "profile",
+            "resilience")
 
 
 def build_parser() -> argparse.ArgumentParser:

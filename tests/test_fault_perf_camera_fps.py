@@ -52,7 +52,7 @@ def test_fault_perf_camera_fps_stalled_camera_fails_while_rpc_passes(gates, prof
 @pytest.mark.slow
 def test_fault_perf_camera_fps_no_frame_source_is_not_verified(gates, profile, local_stack_factory, tmp_path):
     stack = local_stack_factory()
-    camera = {k: v for k, v in profile.camera.items() if k != "frame"}
+    camera = {k: v for k, v in profile.camera.items() if k != "stream"}
     stack.profile = Profile(profile.path, {**profile.data, "camera": camera})
     endpoint = perf.endpoint_for(stack)
     assert endpoint.frames is None and "camera.frame" in endpoint.extra["frames"]

@@ -30,13 +30,15 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def decided_by(tmp_path: Path) -> dict[str, list[str]]:
-    """criterion -> the suite folders holding a test marked with it."""
+    """criterion -> the suite folders holding a test marked with it (every shipped gate loaded, so suites
+    collected only for their gate, like fleet, are collected too)."""
     (tmp_path / "ivv_criteria_collector.py").write_text(COLLECTOR)
     out = tmp_path / "criteria.json"
     env = {"PYTHONPATH": str(tmp_path), "IVV_SUITES_ROOT": str(ROOT / "suites"), "IVV_CRITERIA_OUT": str(out),
            "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
-                           "-p", "ivv_criteria_collector"], cwd=ROOT, env=env, capture_output=True, text=True,
+                           "-p", "ivv_criteria_collector", "--ivv-reports", str(tmp_path / "reports"),
+                           *(arg for gate in GATES for arg in ("--ivv-gate", str(gate)))], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
     assert out.exists(), done.stdout[-2000:] + done.stderr[-2000:]
     return json.loads(out.read_text())

@@ -107,7 +107,7 @@ def test_events_to_frames_for_a_stream_and_for_snapshots():
 
 
 def _profile(frame_entry, sections=None):
-    data = {"camera": {"frame": frame_entry}, **(sections or {"media": {"port": 8080}})}
+    data = {"camera": {"stream": frame_entry}, **(sections or {"media": {"port": 8080}})}
     return SimpleNamespace(path="stack/profile.yaml", camera=data["camera"], data=data)
 
 
@@ -116,8 +116,8 @@ def test_frame_spec_from_the_profile_and_its_errors():
                                             "fps": 10}))
     assert (spec.section, spec.mode, spec.path, spec.width) == ("media", "snapshot", "/snapshot", 640)
     assert FrameSpec.from_profile(SimpleNamespace(path="p", camera={}, data={})) is None
-    with pytest.raises(ProfileError, match=r"camera\.frame: give exactly one of stream or snapshot"):
+    with pytest.raises(ProfileError, match=r"camera\.stream: give exactly one of stream or snapshot"):
         FrameSpec.from_profile(_profile({"port": "media", "stream": "/s", "snapshot": "/t", "width": 1,
                                          "height": 1, "fps": 1}))
-    with pytest.raises(ProfileError, match=r"camera\.frame\.port: 'camera' is not a profile section"):
+    with pytest.raises(ProfileError, match=r"camera\.stream\.port: 'camera' is not a profile section"):
         FrameSpec.from_profile(_profile({"port": "camera", "stream": "/s", "width": 1, "height": 1, "fps": 1}))

@@ -212,15 +212,15 @@ def run(args: argparse.Namespace) -> int:
     if fleet:
         from ivv.fleet.runner import FleetRun
 
-        return finish(FleetRun(args, fleet, run_id, typed, gates).run(), None)
+        return conclude(FleetRun(args, fleet, run_id, typed, gates).run(), None)
     base, user = pytest_commands(args, run_id, typed)
     with tempfile.TemporaryDirectory(prefix="ivv-collect-") as folder:
         compare = collect(base, user, Path(folder)) if user else []
         returncode = run_pytest([sys.executable, "-m", "pytest", *base, *compare, *user])
-    return finish(Path(args.reports) / run_id, returncode)
+    return conclude(Path(args.reports) / run_id, returncode)
 
 
-def finish(bundle: Path, returncode: int | None) -> int:
+def conclude(bundle: Path, returncode: int | None) -> int:
     """Print the decision and the report paths of a gate run's bundle; the exit status."""
     verdicts_file = bundle / VERDICTS
     if returncode in (3, 4) or not verdicts_file.exists():

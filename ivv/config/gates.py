@@ -22,7 +22,7 @@ from ivv.evidence import regression
 from ivv.evidence.thresholds import Threshold
 
 GATES_DIR = Path("deployment") / "gates"
-SHIPPED = ("cdr-deployment", "production-readiness")
+SHIPPED = ("cdr-deployment", "production-readiness", "resilience")
 # Key suffix -> unit of a gate setting given as a plain number and used as a threshold.
 SETTING_UNITS = {"s": "s", "ms": "ms", "min": "min", "mb": "MB", "pct": "%"}
 

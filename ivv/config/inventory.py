@@ -21,7 +21,7 @@ from ivv.targets.base import Target, create_target, target_kinds
 DEFAULT_INVENTORY = resources.deployment("inventory", "vdevice.yaml")
 IMPLICIT_LOCAL = {"name": "local", "kind": "local", "environment": "local", "tags": ["local"]}
 # Entry fields about the device's place in a run, not options of its kind: read from the entry itself.
-_NOT_TARGET_OPTIONS = ("name", "kind", "description", "role", "destructive", "loadgen")
+_NOT_TARGET_OPTIONS = ("name", "kind", "description", "role", "loadgen")
 LOADGEN = "loadgen"
 
 
@@ -60,7 +60,8 @@ class Inventory:
         return [name for name, entry in self.entries.items() if entry.get("role") == LOADGEN]
 
     def destructive(self, name: str) -> bool:
-        """May the run reinstall, roll back, power-cycle or cut this device (`destructive`, default true)?"""
+        """May the run reinstall and roll back this device (`destructive`, default true)? Power cuts, a full disk
+        and a removed camera also need an explicit `destructive: true` (ivv.resilience.power)."""
         return bool(self.entry(name).get("destructive", True))
 
     @property

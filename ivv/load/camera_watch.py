@@ -50,7 +50,7 @@ def route_for(stack) -> tuple[FrameRoute | None, str | None]:
     """The frame route of a stack, or None and the reason there is none."""
     spec = FrameSpec.from_profile(stack.profile)
     if spec is None:
-        return None, f"the profile {stack.profile.path} names no frame source (camera.frame)"
+        return None, f"the profile {stack.profile.path} names no frame source (camera.stream)"
     device_port = stack.port(spec.section)
     bind = stack.binds().get(device_port)
     if bind is not None and is_loopback(bind) and stack.can(Capability.SHELL):

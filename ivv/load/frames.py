@@ -1,6 +1,6 @@
 """Camera frames as a client receives them: where they come from, which ones count, and the fps figure.
 
-The profile's `camera.frame` says where frames come from: an MJPEG stream path (`stream: /stream`) or a
+The profile's `camera.stream` says where frames come from: an MJPEG stream path (`stream: /stream`) or a
 snapshot path (`snapshot: /snapshot`) on the port of a named profile section (`port: media`), with the
 expected `width` x `height` and the camera's nominal `fps`. A frame counts only when it decodes as a
 JPEG (Pillow, every byte) of exactly that size and differs from the frame before it (a camera that
@@ -37,11 +37,11 @@ class FrameSpec:
 
     @classmethod
     def from_profile(cls, profile) -> FrameSpec | None:
-        """The profile's `camera.frame`, or None when it names no frame source."""
-        frame = (profile.camera or {}).get("frame")
+        """The profile's `camera.stream`, or None when it names no frame source."""
+        frame = (profile.camera or {}).get("stream")
         if not frame:
             return None
-        where = f"{profile.path}: camera.frame"
+        where = f"{profile.path}: camera.stream"
         modes = [m for m in ("stream", "snapshot") if m in frame]
         if len(modes) != 1:
             raise ProfileError(f"{where}: give exactly one of stream or snapshot (got {modes})")

@@ -16,6 +16,7 @@ from ivv.evidence.journal import FAIL, NOT_VERIFIED, PASS, WAIVED, Record
 from ivv.evidence.verdicts import value_text
 from ivv.report.criteria import criterion_view, details_json, size_text, slug
 from ivv.report.fleet import fleet_view
+from ivv.resilience.summary import resilience_view
 
 VERDICTS = (FAIL, NOT_VERIFIED, WAIVED, PASS)
 LONG_TABLE_ROWS = 12  # tables longer than this are collapsed (<details>) in the HTML
@@ -128,6 +129,7 @@ def build_context(bundle: Bundle, verdicts: dict, plot_svgs: dict[int, str], plo
         "provenance": provenance, "footer": footer_text(manifest.get("run_id"), provenance["evidence_sha256"]),
         "pages": manifest.get("pages") or {}, "complete": bool(manifest.get("ended")),
         "fleet": fleet_view(manifest, verdicts, criteria),
+        "resilience": resilience_view(records, criteria, manifest),
     }
 
 

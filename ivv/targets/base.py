@@ -102,6 +102,7 @@ class Target:
     settings: Mapping[str, Any] = field(default_factory=dict)
     tls: Mapping[str, Any] = field(default_factory=dict)  # how clients verify its certificate (ivv.rpc.tls)
     faults: Mapping[str, Any] = field(default_factory=dict)  # the stack's fault knobs on this device (self-tests)
+    destructive: bool | None = None   # inventory `destructive`: None when it does not say (ivv.resilience.power)
 
     kind: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[str]] = frozenset()

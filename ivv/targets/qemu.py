@@ -2,7 +2,11 @@
 
 Started lazily on first use: the cached image is built if missing, a fresh overlay booted, and the target
 is ready once SSH answers and `systemctl is-system-running` says running or degraded (bounded wait;
-TargetUnreachable naming the console log otherwise). Power, reset and link go through QMP.
+TargetUnreachable naming the console log otherwise). Power, reset and link go through QMP, and so do
+snapshots of the whole running machine (`snapshot_save` / `snapshot_load`: HMP savevm / loadvm, about a
+second each). With `attach` (a run folder) it uses a device another process started and owns: power,
+reset, link and snapshots work (a power cycle starts a new QEMU on the same overlay, which the owner
+follows by the run folder's state.json), a fresh overlay does not.
 """
 
 from __future__ import annotations
@@ -11,11 +15,13 @@ import atexit
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ivv.errors import CapabilityMissing, TargetError, TargetUnreachable
 from ivv.targets.base import CommandResult, CommandTimeout, Target, register_target
 from ivv.targets.ssh import SshTarget
+from ivv.vdevice import snapshots as vm_snapshots
 from ivv.vdevice.image import Image, build_image
 from ivv.vdevice.machine import Machine, choose_accel, mark_kvm_broken, qemu_version, sweep_stale_runs
 from ivv.vdevice.progress import Progress
@@ -37,8 +43,9 @@ class QemuTarget(Target):
     ttl: float = 3 * 3600.0            # lease: QEMU is ended after this many seconds whatever happens
     quiet: bool = False
     owned: bool = True                 # False for `ivv device up`: the VM outlives this process (TTL still holds)
+    attach: str | None = None          # run folder of a device another process started and owns
 
-    capabilities = frozenset({"shell", "files", "power", "reset", "link"})
+    capabilities = frozenset({"shell", "files", "power", "reset", "link", "snapshot"})
 
     @classmethod
     def inventory_entry(cls, entry, defaults, place):
@@ -64,6 +71,8 @@ class QemuTarget(Target):
         """Build or reuse the image, boot a fresh overlay, wait until ready; returns boot-to-ready seconds."""
         if self.started:
             return self.boots[-1]["seconds"] if self.boots else 0.0
+        if self.attach:
+            return self._attach()
         sweep_stale_runs()
         self.image = build_image(load_recipe(self.recipe), progress=self.progress)
         accel = choose_accel(self.accel)
@@ -126,10 +135,19 @@ class QemuTarget(Target):
         raise TargetUnreachable(f"{self.name}: not ready within {self.boot_timeout:.0f} s (last: {state}); "
                                 f"console log {self.machine.console_log}:\n{self.machine.console_tail()}")
 
+    def _attach(self) -> float:
+        self.owned = False
+        self.machine = Machine.attach(Path(self.attach))
+        self.image = self.machine.image
+        self.ssh = SshTarget(name=self.name, environment=self.environment, tags=self.tags, host="127.0.0.1",
+                             port=self.machine.ssh_port, user=self.image.user, key=str(self.image.ssh_key),
+                             connect_timeout=5, host_key_checking="off")
+        return self._wait_ready("attach", time.monotonic())
+
     def _discard_machine(self) -> None:
         if self.ssh is not None:
             self.ssh.close()
-        if self.machine is not None:
+        if self.machine is not None and not self.attach:
             self.machine.destroy()
         self.machine = None
 
@@ -144,7 +162,10 @@ class QemuTarget(Target):
                 raise TargetUnreachable(f"{self.name}: QEMU is not running (lease over or killed); "
                                         f"console log {self.machine.console_log}")
             self.start()
-        assert self.ssh is not None
+        assert self.ssh is not None and self.machine is not None
+        if self.ssh.port != self.machine.ssh_port:   # powered on again by an attached process
+            self.ssh.drop_connection()
+            self.ssh.port = self.machine.ssh_port
         return self.ssh
 
     # --- Target interface --------------------------------------------------------------------------
@@ -172,7 +193,10 @@ class QemuTarget(Target):
         return ("127.0.0.1", self.machine.forward(port))
 
     def power_cycle(self) -> float:
-        """Power off (QMP quit) and on again from the same overlay: deployed state survives, RAM does not."""
+        """Power off (QMP quit) and on again from the same overlay: deployed state survives, RAM does not.
+        A new QEMU process, not a reset: under TCG a guest reset in the same process boots slowly (the old
+        translated code is invalidated page by page) and was seen to hang in soft lockups."""
+        self.require("power")
         self._ready_ssh()
         assert self.machine is not None and self.ssh is not None
         self.ssh.drop_connection()
@@ -198,6 +222,9 @@ class QemuTarget(Target):
 
     def restore(self) -> float:
         """A clean device: power off, throw the overlay away, boot a fresh one from the image."""
+        if self.attach:
+            raise CapabilityMissing(f"{self.name}: attached to a device another process owns; it cannot "
+                                    "replace its overlay")
         if self.machine is None:
             return self.start()
         assert self.ssh is not None
@@ -205,6 +232,34 @@ class QemuTarget(Target):
         self.machine.stop()
         self.machine.fresh_overlay()
         return self._power_on("restore")
+
+    # --- snapshots ---------------------------------------------------------------------------------
+    def snapshots(self) -> dict[str, dict]:
+        """name -> {"meta", "saved", "seconds"} of the snapshots in this device's overlay."""
+        self._ready_ssh()
+        assert self.machine is not None
+        return vm_snapshots.known(self.machine)
+
+    def snapshot_save(self, name: str, meta: dict | None = None) -> float:
+        """Save the whole running machine as `name` (replacing one of that name); returns seconds."""
+        self._ready_ssh()
+        assert self.machine is not None
+        return vm_snapshots.save(self.machine, name, meta)
+
+    def snapshot_load(self, name: str) -> float:
+        """Put the machine back as saved in `name`, set its clock to now (the guest resumes at the time it
+        was saved, and tokens or timers judged by wall time would be off), wait for SSH; returns seconds."""
+        self._ready_ssh()
+        assert self.machine is not None and self.ssh is not None
+        started = time.monotonic()
+        vm_snapshots.load(self.machine, name)
+        self.ssh.drop_connection()
+        clock = self.ssh.run(f"sudo -n date -u -s @{time.time():.3f} >/dev/null", timeout=120)
+        if not clock.succeeded:
+            raise TargetError(f"{self.name}: clock not set after loading snapshot {name}: {clock.stderr.strip()}")
+        seconds = round(time.monotonic() - started, 2)
+        self.boots.append({"kind": "loadvm", "snapshot": name, "seconds": seconds, "accel": self.machine.accel})
+        return seconds
 
     def testinfra_host(self):
         return self._ready_ssh().testinfra_host()

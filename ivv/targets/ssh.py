@@ -14,11 +14,14 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ivv.errors import InventoryError, TargetUnreachable
 from ivv.targets.base import CommandResult, CommandTimeout, Target, quote, register_target
+from ivv.targets.hostcontrol import HostCommands
 from ivv.vdevice.host import cache_root
 
 # stderr of `ssh` exiting 255 that means "no connection", not "the remote command exited 255"
@@ -41,6 +44,8 @@ class SshTarget(Target):
     connect_timeout: float = 10.0
     host_key_checking: str = "accept-new"    # or "off" for throwaway virtual devices
     known_hosts: str | None = None           # default <ivv cache>/known_hosts
+    power: Mapping[str, Any] | None = None    # {down, up, down_s?}: commands on the harness host (a PDU, a relay)
+    network: Mapping[str, Any] | None = None  # {down, up}: commands on the harness host (a switch port)
 
     capabilities = frozenset({"shell", "files"})
     shared = True
@@ -59,6 +64,13 @@ class SshTarget(Target):
 
     def __post_init__(self) -> None:
         self._control_dir: Path | None = None
+        self._power = HostCommands.from_inventory(self.power)
+        self._network = HostCommands.from_inventory(self.network)
+        extra = {"power", "reset"} if self._power else set()
+        if self._network:
+            extra.add("link")
+        if extra:
+            self.capabilities = frozenset(type(self).capabilities | extra)
 
     # --- the ssh command line ---------------------------------------------------------------------
     @property
@@ -157,6 +169,44 @@ class SshTarget(Target):
             time.sleep(1)
         raise TargetUnreachable(f"{self.name}: no SSH answer from {self.user}@{self.host}:{self.port} "
                                 f"within {timeout:.0f} s: {last}")
+
+    # --- power and link by host commands (inventory `power` / `network`) ---------------------------
+    def _values(self) -> dict[str, str]:
+        return {"host": self.host, "name": self.name}
+
+    def power_cycle(self) -> float:
+        """Power off and on with the inventory's host commands, then wait until the device is up again
+        (SSH answers and systemd says running or degraded); returns the seconds from power-on to ready."""
+        self.require("power")
+        assert self._power is not None
+        self.drop_connection()
+        self._power.run("down", self._values())
+        time.sleep(self._power.down_s)
+        self._power.run("up", self._values())
+        started = time.monotonic()
+        deadline = started + self._power.boot_timeout_s
+        state = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                self.wait_reachable(max(1.0, deadline - time.monotonic()))
+                state = self._ssh("systemctl is-system-running", timeout=20).stdout.strip()
+            except (TargetUnreachable, CommandTimeout) as exc:
+                state = str(exc).splitlines()[0][-120:]
+                self.drop_connection()
+            if state in ("running", "degraded"):
+                return time.monotonic() - started
+            time.sleep(2)
+        raise TargetUnreachable(f"{self.name}: not up within {self._power.boot_timeout_s:.0f} s of power-on "
+                                f"(last: {state})")
+
+    reset = power_cycle
+
+    def link(self, up: bool) -> None:
+        """Switch the device's network with the inventory's host commands."""
+        self.require("link")
+        assert self._network is not None
+        self._network.run("up" if up else "down", self._values())
+        self.drop_connection()
 
     def testinfra_host(self):
         import testinfra

@@ -126,7 +126,10 @@ class Machine:
         return self.forwards[SSH_PORT]
 
     def fresh_overlay(self) -> None:
-        """A new empty overlay on the image: the next start boots a clean device."""
+        """A new empty overlay on the image: the next start boots a clean device (and no snapshot is left)."""
+        from ivv.vdevice import snapshots
+
+        snapshots.forget_all(self)
         self.overlay.unlink(missing_ok=True)
         subprocess.run([tool("qemu-img"), "create", "-q", "-f", "qcow2", "-b", str(self.image.disk), "-F", "raw",
                         str(self.overlay)], check=True, capture_output=True, timeout=60)
@@ -196,7 +199,19 @@ class Machine:
         os.replace(tmp, self.run_dir / "state.json")
 
     def running(self) -> bool:
-        return self.pid is not None and is_qemu(self.pid)
+        if self.pid is not None and is_qemu(self.pid):
+            return True
+        return self._adopt_restarted()
+
+    def _adopt_restarted(self) -> bool:
+        """Another process attached to this run folder powered the device off and on (a new QEMU on the
+        same overlay): follow it to its new pid and forwards."""
+        state = load_state(self.run_dir)
+        if state is None or int(state["pid"]) == self.pid:
+            return False
+        self.pid = int(state["pid"])
+        self.forwards.update({int(k): int(v) for k, v in state["forwards"].items()})
+        return True
 
     def stop(self) -> None:
         """Power off: QMP quit (QEMU ends in about a second), signals if it does not."""
@@ -211,11 +226,28 @@ class Machine:
         self.stop()
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
+    @classmethod
+    def attach(cls, run_dir: Path) -> Machine:
+        """The machine another process started in `run_dir` (it keeps owning it: never stop it here)."""
+        state = load_state(Path(run_dir))
+        if state is None:
+            raise TargetError(f"{run_dir}: no running virtual device there (state.json missing or QEMU gone)")
+        directory = Path(state["image"])
+        machine = cls(state["name"], Image(directory, directory.name, state["user"]), accel=state["accel"],
+                      owner_pid=state.get("owner_pid"), run_dir=Path(run_dir))
+        machine.pid = int(state["pid"])
+        machine.forwards = {int(k): int(v) for k, v in state["forwards"].items()}
+        machine.deadline = float(state.get("deadline") or machine.deadline)
+        return machine
+
     # --- QMP -------------------------------------------------------------------------------------
-    def qmp(self, command: str, arguments: dict | None = None, timeout: float = 10):
+    def qmp_client(self, timeout: float = 10) -> QMPClient:
         if not self.running():
             raise TargetError(f"{self.name}: not running; console log {self.console_log}")
-        with QMPClient(self.qmp_socket, timeout=timeout) as client:
+        return QMPClient(self.qmp_socket, timeout=timeout)
+
+    def qmp(self, command: str, arguments: dict | None = None, timeout: float = 10):
+        with self.qmp_client(timeout) as client:
             return client.execute(command, arguments)
 
     def forward(self, guest_port: int) -> int:

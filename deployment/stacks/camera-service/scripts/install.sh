@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install this release of camera-service: users, files, config, units; then wait until it answers.
 # Usage: sudo ./install.sh [--env development|staging|production] [--version V]
-# Idempotent: running it again re-installs the same release and keeps secrets, API keys and data.
+# Idempotent: running it again re-installs the same release and keeps secrets, API keys and data; the
+# switch of `current` is its commit point, so a power cut leaves the old or the new release, whole.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -25,10 +26,17 @@ check_prerequisites
 say "installing camera-service $actual ($environment)"
 ensure_users
 ensure_dirs
+phase stage
 place_release "$release" "$actual"
-install_config "$RELEASES_DIR/$actual" "$environment"
-switch_current "$actual"
-install_units "$RELEASES_DIR/$actual" "$environment"
+phase switch
+install_config "$RELEASES_DIR/$PLACED" "$environment"
+disarm_probation
+switch_current "$PLACED"
+phase units
+install_units "$RELEASES_DIR/$PLACED" "$environment"
+phase restart
 restart_units
+phase verify
 wait_healthy "$actual" || die "camera-service $actual was installed but does not answer; see journalctl -u camera-service"
+restart_watchdog
 say "installed camera-service $actual"

@@ -1,5 +1,11 @@
-# Shared by install.sh, upgrade.sh, rollback.sh and uninstall.sh (sourced, not run).
+# Shared by install.sh, upgrade.sh, rollback.sh, uninstall.sh and apply-faults.sh (sourced, not run).
 # Layout: /opt/camera-service/{releases/<version>, current -> releases/<version>, previous, config/, backups/}
+#
+# Crash safety: an upgrade or rollback has one commit point, the rename of the `current` link. Everything
+# before it is staged beside the running release and made durable (sync) first; everything release-owned
+# in config/ is a link through `current`, so the switch changes code and release config at once. A power
+# cut at any moment leaves exactly the old or the new release, and running the same script again finishes
+# the job. Each phase prints `phase: NAME`, so a harness can cut exactly between phases.
 INSTALL_DIR=${CAMERA_SERVICE_INSTALL_DIR:-/opt/camera-service}
 CONFIG_DIR="$INSTALL_DIR/config"
 RELEASES_DIR="$INSTALL_DIR/releases"
@@ -9,6 +15,10 @@ DATA_DIRS="/var/recordings /var/snapshots"
 SERVICE_USER=camera-service
 MEDIA_USER=mediamtx
 UNITS="mediamtx camera-service"
+WATCHDOG_UNIT=camera-service-watchdog
+PROBATION="$INSTALL_DIR/probation.json"
+LAST_ROLLBACK="$INSTALL_DIR/last-rollback"
+FAULTS_FILE="$CONFIG_DIR/faults.env"
 HEALTH_TIMEOUT=${CAMERA_SERVICE_HEALTH_TIMEOUT:-60}
 ENVIRONMENTS="development staging production"
 
@@ -18,6 +28,35 @@ say() { printf '%s [%5.1fs]: %s\n' "$(basename "$0")" "$(( ($(date +%s%N) - STAR
 die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit "${2:-1}"; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root (use sudo)" 2; }
+
+# A phase boundary: the marker line harnesses cut at (profile deployment.phase_marker).
+phase() { say "phase: $1"; }
+
+# Make what was written so far durable: the file system's dirty data and metadata reach the disk.
+durable() { sync -f "${1:-$INSTALL_DIR}" || die "sync of ${1:-$INSTALL_DIR} failed"; }
+
+# An atomic symlink: a new link beside the old one, renamed over it, and the folder synced.
+atomic_link() {
+    local target="$1" link="$2"
+    ln -sfn "$target" "$link.new" || die "cannot make link $link.new"
+    mv -T "$link.new" "$link" || die "cannot rename $link.new over $link"
+    durable "$(dirname "$link")"
+}
+
+# An atomic small file: written beside, synced, renamed over, folder synced.
+atomic_write() {
+    local path="$1" text="$2"
+    printf '%s\n' "$text" > "$path.new" || die "cannot write $path.new"
+    sync "$path.new" && mv -f "$path.new" "$path" || die "cannot replace $path"
+    durable "$(dirname "$path")"
+}
+
+# A fault knob from config/faults.env (empty when unset): the scripts' own knobs (see the stack README).
+fault_knob() {
+    [ -f "$FAULTS_FILE" ] || return 0
+    sed -n "s/^CAMERA_SERVICE_FAULT_$1=//p" "$FAULTS_FILE" | tail -n 1
+}
+knob_on() { case "$(fault_knob "$1")" in 1|true|yes|on) return 0;; *) return 1;; esac; }
 
 check_environment() {
     case " $ENVIRONMENTS " in *" $1 "*) ;; *) die "unknown environment '$1' (expected one of: $ENVIRONMENTS)" 2;; esac
@@ -47,16 +86,41 @@ ensure_users() {
     done
 }
 
-# Copy a release tree to releases/<version> and unpack its wheelhouse (no registry needed).
+# Copy a release tree into the release store, unpack its wheelhouse, check it and make it durable; sets
+# PLACED to the folder name under releases/. A release already there with the same SHA256SUMS is kept;
+# the running release is never rewritten (a different build of the running version goes beside it).
 place_release() {
-    local src="$1" version="$2" dest="$RELEASES_DIR/$2"
+    local src="$1" version="$2" name="$2"
     install -d -m 0755 "$RELEASES_DIR"
-    if [ "$(readlink -f "$src")" != "$(readlink -f "$dest")" ]; then
-        rm -rf "$dest.new"
-        cp -a "$src" "$dest.new"
-        rm -rf "$dest"
-        mv "$dest.new" "$dest"
+    PLACED=$version
+    if [ "$(readlink -f "$src")" = "$(readlink -f "$RELEASES_DIR/$name")" ]; then
+        return 0            # running from the installed release itself: nothing to place
     fi
+    if placed_as "$src" "$name"; then say "release $version already placed"; return 0; fi
+    if [ "$(readlink -f "$INSTALL_DIR/current")" = "$(readlink -f "$RELEASES_DIR/$name")" ]; then
+        name="$version+$(sha256sum "$src/SHA256SUMS" | cut -c1-8)"
+        PLACED=$name
+        if placed_as "$src" "$name"; then return 0; fi
+    fi
+    local dest="$RELEASES_DIR/$name"
+    rm -rf "$dest.new"
+    cp -a "$src" "$dest.new"
+    unpack_release "$dest.new" "$version"
+    rm -rf "$dest"
+    mv "$dest.new" "$dest"
+    durable "$RELEASES_DIR"
+}
+
+# Is releases/NAME this very release, complete (same SHA256SUMS, every file checks)?
+placed_as() {
+    local src="$1" dest="$RELEASES_DIR/$2"
+    [ -d "$dest" ] && cmp -s "$src/SHA256SUMS" "$dest/SHA256SUMS" \
+        && (cd "$dest" && sha256sum --quiet --strict -c SHA256SUMS >/dev/null 2>&1)
+}
+
+# Unpack the wheelhouse into lib/, compile, fix owners and modes, check SHA256SUMS (before it goes live).
+unpack_release() {
+    local dest="$1" version="$2"
     rm -rf "$dest/lib"
     install -d -m 0755 "$dest/lib"
     ls "$dest"/wheelhouse/*.whl >/dev/null 2>&1 || die "release $version has an empty wheelhouse"
@@ -72,31 +136,115 @@ sys.exit(0 if ok else 1)
 PY
     chown -R root:root "$dest"
     chmod -R go-w "$dest"
+    (cd "$dest" && sha256sum --quiet --strict -c SHA256SUMS) || die "release $version in $dest fails its SHA256SUMS"
+    durable "$dest"
 }
 
-# Release-owned config files are replaced; site files (secrets, keys, faults, TLS) are kept.
+# Release-owned config files are links through `current` (they switch with it, atomically); site files
+# (environment, secrets, keys, faults, TLS) are the device's own and are kept.
 install_config() {
     local release="$1" environment="$2"
     install -d -m 0750 -o root -g "$SERVICE_USER" "$CONFIG_DIR"
-    local f
-    for f in "$release"/config/*.yaml; do
-        install -m 0640 -o root -g "$SERVICE_USER" "$f" "$CONFIG_DIR/"
-    done
-    [ -e "$release/config/release.yaml" ] || rm -f "$CONFIG_DIR/release.yaml"
-    echo "$environment" > "$CONFIG_DIR/environment"
+    ensure_config_links "$release"
+    write_environment "$environment"
     if [ ! -s "$CONFIG_DIR/secrets.env" ]; then
         umask 077
         printf 'CAMERA_SERVICE_JWT_SECRET=%s\n' "$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')" \
-            > "$CONFIG_DIR/secrets.env"
+            > "$CONFIG_DIR/secrets.env.new"
         umask 022
+        sync "$CONFIG_DIR/secrets.env.new"
+        mv -f "$CONFIG_DIR/secrets.env.new" "$CONFIG_DIR/secrets.env"
         say "generated a new JWT secret in $CONFIG_DIR/secrets.env"
     fi
     chown root:root "$CONFIG_DIR/secrets.env"
     chmod 0600 "$CONFIG_DIR/secrets.env"
-    [ -e "$CONFIG_DIR/api-keys.json" ] || echo '[]' > "$CONFIG_DIR/api-keys.json"
+    [ -e "$CONFIG_DIR/api-keys.json" ] || atomic_write "$CONFIG_DIR/api-keys.json" '[]'
     chown "$SERVICE_USER:$SERVICE_USER" "$CONFIG_DIR/api-keys.json"
     chmod 0600 "$CONFIG_DIR/api-keys.json"
     if [ "$environment" = production ]; then ensure_tls; fi
+    durable "$CONFIG_DIR"
+}
+
+# config/<name>.yaml -> current/config/<name>.yaml for every config file of the release.
+ensure_config_links() {
+    local release="$1" file name
+    install -d -m 0750 -o root -g "$SERVICE_USER" "$CONFIG_DIR"
+    for file in "$release"/config/*.yaml; do
+        name=$(basename "$file")
+        [ "$(readlink "$CONFIG_DIR/$name" 2>/dev/null)" = "$INSTALL_DIR/current/config/$name" ] \
+            || atomic_link "$INSTALL_DIR/current/config/$name" "$CONFIG_DIR/$name"
+    done
+}
+
+write_environment() {
+    [ "$(cat "$CONFIG_DIR/environment" 2>/dev/null)" = "$1" ] || atomic_write "$CONFIG_DIR/environment" "$1"
+}
+
+# Put the config dir back as in a backup, entry by entry (each replaced atomically, extras removed), so
+# a cut half-way leaves every file whole.
+restore_config() {
+    python3 - "$1" "$CONFIG_DIR" <<'PY' || die "cannot restore the configuration from $1"
+import os, shutil, stat, sys
+
+def fsync(path, flags=os.O_RDONLY):
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+def mirror(src, dst):
+    st = os.lstat(src)
+    if os.path.islink(dst) or (os.path.lexists(dst) and not os.path.isdir(dst)):
+        os.unlink(dst)
+    os.makedirs(dst, exist_ok=True)
+    os.chmod(dst, stat.S_IMODE(st.st_mode))
+    os.chown(dst, st.st_uid, st.st_gid)
+    names = sorted(os.listdir(src))
+    for name in names:
+        s, d = os.path.join(src, name), os.path.join(dst, name)
+        info = os.lstat(s)
+        if stat.S_ISDIR(info.st_mode):
+            mirror(s, d)
+            continue
+        tmp = os.path.join(dst, "." + name + ".restore")
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        if stat.S_ISLNK(info.st_mode):
+            os.symlink(os.readlink(s), tmp)
+        else:
+            shutil.copy2(s, tmp)
+            fsync(tmp)
+        os.lchown(tmp, info.st_uid, info.st_gid)
+        if os.path.isdir(d) and not os.path.islink(d):
+            shutil.rmtree(d)
+        os.replace(tmp, d)
+    for name in set(os.listdir(dst)) - set(names):
+        path = os.path.join(dst, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.unlink(path)
+    fsync(dst)
+
+mirror(os.path.realpath(sys.argv[1]), sys.argv[2])
+PY
+}
+
+# After a verified upgrade the watchdog watches the new release (see camera_service.watchdog).
+arm_probation() {
+    atomic_write "$PROBATION" "{\"release\": \"$1\", \"previous\": \"$2\", \"armed\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+}
+
+disarm_probation() {
+    if [ -e "$PROBATION" ] || [ -e "$PROBATION.progress" ]; then
+        rm -f "$PROBATION" "$PROBATION.progress"
+        durable "$INSTALL_DIR"
+    fi
+}
+
+restart_watchdog() {
+    if systemctl cat "$WATCHDOG_UNIT" >/dev/null 2>&1; then systemctl restart "$WATCHDOG_UNIT" || true; fi
 }
 
 # Production serves wss://: a self-signed certificate is made once with openssl (Debian's
@@ -136,14 +284,36 @@ install_units() {
         fi
         mv -f "$file.new" "$file"
     done
+    if [ -e "$release/systemd/$WATCHDOG_UNIT.service.in" ]; then
+        sed -e "s|@INSTALL_DIR@|$INSTALL_DIR|g" "$release/systemd/$WATCHDOG_UNIT.service.in" \
+            > "/etc/systemd/system/$WATCHDOG_UNIT.service.new"
+        chmod 0644 "/etc/systemd/system/$WATCHDOG_UNIT.service.new"
+        mv -f "/etc/systemd/system/$WATCHDOG_UNIT.service.new" "/etc/systemd/system/$WATCHDOG_UNIT.service"
+    fi
     install -m 0644 "$release/logrotate/camera-service" /etc/logrotate.d/camera-service
+    durable /etc/systemd/system
     systemctl daemon-reload
     systemctl enable $UNITS >/dev/null 2>&1 || die "cannot enable units $UNITS"
+    if [ -e "/etc/systemd/system/$WATCHDOG_UNIT.service" ]; then
+        systemctl enable "$WATCHDOG_UNIT" >/dev/null 2>&1 || die "cannot enable $WATCHDOG_UNIT"
+    fi
 }
 
+# The commit point of install, upgrade and rollback: `current` renamed to the release (atomic, synced).
 switch_current() {
-    ln -sfn "releases/$1" "$INSTALL_DIR/current.new"
-    mv -T "$INSTALL_DIR/current.new" "$INSTALL_DIR/current"
+    atomic_link "releases/$1" "$INSTALL_DIR/current"
+}
+
+# Fault knob non_atomic_upgrade: rewrite the live release tree in place from another release, code first
+# (everything but config/ and SHA256SUMS), then config, the checksums last: a cut between the two parts
+# leaves a mix. Callers make each part durable.
+copy_in_place() {
+    local src="$1" live="$2" part="$3"
+    if [ "$part" = code ]; then
+        (cd "$src" && tar -cf - --exclude=./config --exclude=./SHA256SUMS --exclude=./lib .) | (cd "$live" && tar -xf -)
+    else
+        cp -a "$src/config/." "$live/config/" && cp -a "$src/SHA256SUMS" "$live/SHA256SUMS"
+    fi
 }
 
 # The service always restarts; the media unit only when its unit file changed or it is not running.

@@ -16,16 +16,17 @@ done
 need_root
 
 say "removing camera-service"
-for unit in $UNITS; do
+for unit in $WATCHDOG_UNIT $UNITS; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
     rm -f "/etc/systemd/system/$unit.service"
 done
+rm -rf /etc/systemd/system/camera-service.service.d
 systemctl daemon-reload
-systemctl reset-failed $UNITS >/dev/null 2>&1 || true
+systemctl reset-failed $UNITS $WATCHDOG_UNIT >/dev/null 2>&1 || true
 rm -f /etc/logrotate.d/camera-service
 rm -rf "$INSTALL_DIR"
 if $purge; then
-    rm -rf $DATA_DIRS "$LOG_DIR"
+    rm -rf $DATA_DIRS "$LOG_DIR" /etc/default/camera-service-watchdog
     for user in "$SERVICE_USER" "$MEDIA_USER"; do
         if id "$user" >/dev/null 2>&1; then userdel "$user" >/dev/null 2>&1 || true; fi
     done

@@ -39,8 +39,11 @@ def setup_logging(section: dict) -> None:
 async def serve(service: Service) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    log = logging.getLogger("camera_service")
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if service.faults.ignore_sigterm:   # fault knob: a stop hangs until systemd's stop timeout kills it
+        loop.add_signal_handler(signal.SIGTERM, lambda: log.warning("fault ignore_sigterm: SIGTERM ignored"))
     await service.start()
     await stop.wait()
     logging.getLogger("camera_service").info("stopping")

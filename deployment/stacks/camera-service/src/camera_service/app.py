@@ -228,6 +228,10 @@ class Service:
                                                    ("device", "status", "name", "resolution", "fps", "streams")})
 
     def watch_recording(self, rec) -> None:
+        interval = float(self.config["recording"].get("sync_interval_s", 0) or 0)
+        if interval > 0 and not self.faults.fragile_recordings:
+            self._spawn(self.media.keep_synced(rec, interval))
+
         async def watch():
             await self.media.wait(rec)
             await self.notify("recording_status_update", {
@@ -305,7 +309,8 @@ class Service:
         manager = {"status": "healthy" if self.serving else "unhealthy",
                    "details": {"version": version(), "connections": len(self.connections),
                                "uptime": self.metrics.uptime()}}
-        components = {"mediamtx": media, "camera_monitor": self.monitor.health(), "service_manager": manager}
+        components = {"mediamtx": media, "camera_monitor": self.monitor.health(), "service_manager": manager,
+                      "storage": await asyncio.to_thread(self.store.health)}
         if self.faults.health_lies:
             components = {name: {"status": "healthy", "details": {}} for name in components}
         return components

@@ -48,6 +48,13 @@ class Faults:
     file_traversal: bool = False     # file routes do not confine names to their directory
     notify_delay_ms: int = 0         # notifications are sent this long after their event
     plain_ws: bool = False           # TLS settings are ignored: the API port serves plain ws://
+    # Resilience knobs (some are read by the scripts or the watchdog, not by the service itself):
+    non_atomic_upgrade: bool = False  # upgrade.sh / rollback.sh rewrite the live release in place
+    no_restart: bool = False          # apply-faults.sh sets Restart=no: a crashed service stays down
+    ignore_sigterm: bool = False      # SIGTERM is ignored: every stop waits for systemd's stop timeout
+    auto_rollback_off: bool = False   # the watchdog sees its triggers but never rolls back
+    fragile_recordings: bool = False  # recordings default to MP4 (index written at the end), never synced
+    delete_when_full: bool = False    # a full disk is "solved" by deleting the oldest finished recordings
 
     @classmethod
     def from_config(cls, section: dict | None) -> Faults:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -16,6 +17,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 log = logging.getLogger("camera_service.media")
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class MediaUnavailable(Exception):
@@ -111,13 +123,22 @@ class MediaController:
                "-f", "mjpeg", "-use_wallclock_as_timestamps", "1", "-i", self.url + "/stream"]
         if duration:
             cmd += ["-t", str(duration)]
-        cmd += ["-c", "copy", "-f", "matroska" if fmt == "mkv" else "mp4", str(path)]
+        cmd += ["-c", "copy", "-flush_packets", "1", "-f", "matroska" if fmt == "mkv" else "mp4", str(path)]
         proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.PIPE)
         rec = Recording(device, session_id, path.name, path, fmt, time.time(), duration, proc)
         self.recordings[device] = rec
         return rec
+
+    async def keep_synced(self, rec: Recording, interval_s: float) -> None:
+        """fsync the recording every `interval_s` while it runs, so a power cut loses at most that much."""
+        while not rec.stopped.is_set():
+            try:
+                await asyncio.wait_for(rec.stopped.wait(), interval_s)
+            except TimeoutError:
+                pass
+            await asyncio.to_thread(_fsync, rec.path)
 
     async def wait(self, rec: Recording) -> int:
         """Wait for the recording's ffmpeg to end; returns its exit status and marks the end time."""

@@ -121,7 +121,7 @@ async def take_snapshot(svc, session, params):
     filename = params["filename"] if "filename" in params else \
         f"snapshot_{time.strftime('%Y%m%d_%H%M%S')}_{secrets.token_hex(3)}.jpg"
     try:
-        svc.store.check_space()
+        svc.store.check_space(evict=svc.faults.delete_when_full)
         path = svc.store.path("snapshots", filename)
         jpeg = await svc.media.snapshot()
     except StorageError as exc:
@@ -138,7 +138,7 @@ async def start_recording(svc, session, params):
     _camera(svc, device)
     if device in svc.media.recordings:
         raise rpc.RpcError(rpc.RECORDING_IN_PROGRESS, data={"device": device})
-    fmt = params.get("format", svc.config["recording"]["default_format"])
+    fmt = params.get("format", "mp4" if svc.faults.fragile_recordings else svc.config["recording"]["default_format"])
     duration = params.get("duration")
     max_s = svc.config["recording"]["max_duration_s"]
     if duration is not None and duration > max_s:
@@ -146,7 +146,7 @@ async def start_recording(svc, session, params):
     session_id = secrets.token_hex(8)
     filename = f"recording_{time.strftime('%Y%m%d_%H%M%S')}_{session_id[:6]}.{fmt}"
     try:
-        svc.store.check_space()
+        svc.store.check_space(evict=svc.faults.delete_when_full)
         await svc.media.state()
     except StorageError as exc:
         raise _storage_error(exc) from exc

@@ -97,9 +97,26 @@ class FileStore:
             "low_space_warning": usage.free < self.low_space_bytes,
         }
 
-    def check_space(self) -> None:
-        if shutil.disk_usage(self.dirs["recordings"]).free < self.low_space_bytes:
+    def low_on_space(self) -> bool:
+        return shutil.disk_usage(self.dirs["recordings"]).free < self.low_space_bytes
+
+    def check_space(self, evict: bool = False) -> None:
+        """StorageError(no_space) below the low-space mark. `evict` is the fault knob delete_when_full:
+        the oldest finished recordings are deleted until there is room (data lost to look healthy)."""
+        while evict and self.low_on_space():
+            oldest = sorted((p for p in self.dirs["recordings"].iterdir() if p.is_file()),
+                            key=lambda p: p.stat().st_mtime)
+            if not oldest:
+                break
+            oldest[0].unlink()
+        if self.low_on_space():
             raise StorageError("no_space", "insufficient storage")
+
+    def health(self) -> dict:
+        """healthy while free space stays above the low-space mark."""
+        usage = shutil.disk_usage(self.dirs["recordings"])
+        return {"status": "healthy" if usage.free >= self.low_space_bytes else "unhealthy",
+                "details": {"free_bytes": usage.free, "low_space_bytes": self.low_space_bytes}}
 
     def set_policy(self, policy: RetentionPolicy) -> dict:
         self.policy = policy

@@ -1,0 +1,14 @@
+"""The stack's declared rollback triggers, provoked on a release on probation."""
+
+import pytest
+
+from ivv.resilience.record import record_claim, record_trial
+
+
+@pytest.mark.criterion("res.auto_rollback", "res.first_frame")
+def test_declared_rollback_triggers(evidence, campaign, step):
+    trials = step(campaign.auto_rollbacks, "res.auto_rollback")
+    for trial in trials:
+        record_trial(evidence, trial, "res.auto_rollback")
+        record_trial(evidence, trial, "res.first_frame")
+    record_claim(evidence, trials, "res.auto_rollback", campaign.limits)

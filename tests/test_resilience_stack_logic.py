@@ -1,0 +1,61 @@
+"""The reference stack's own resilience logic, without a device: the watchdog's decisions (crash loop,
+failing health, commit after probation), its settings, and the full-disk behaviour of the file store."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deployment" / "stacks" / "camera-service" / "src"))
+
+from camera_service.storage import FileStore, StorageError  # noqa: E402
+from camera_service.watchdog import Probation, Settings  # noqa: E402
+
+SHORT = Settings(probation_ready_s=10, crash_loop_restarts=3, crash_loop_window_s=30, failing_health_window_s=5)
+
+
+def test_crash_loop_triggers_only_within_its_window():
+    watch = Probation(SHORT)
+    assert watch.observe(0, True, 0) is None
+    assert watch.observe(1, None, 1) is None
+    assert watch.observe(40, None, 2) is None          # the first restart fell out of the 30 s window
+    assert watch.observe(41, None, 3) is None
+    decision = watch.observe(42, None, 4)
+    assert decision.action == "rollback" and decision.trigger == "crash_loop"
+    assert "3 automatic restarts within 30 s" in decision.reason
+
+
+def test_failing_health_needs_not_ready_answers_without_a_break():
+    watch = Probation(SHORT)
+    for t, ready in ((0, False), (3, False), (4, True), (5, False), (8, None), (9, False)):
+        assert watch.observe(t, ready, 0) is None, t  # a ready answer at 4 s restarted the count
+    decision = watch.observe(10, False, 0)
+    assert (decision.action, decision.trigger) == ("rollback", "failing_health")
+
+
+def test_ready_time_commits_the_release_and_survives_as_progress():
+    watch = Probation(SHORT, ready_s=8)
+    assert watch.observe(0, True, 0) is None
+    assert watch.observe(1, True, 0) is None
+    assert watch.observe(2.5, True, 0).action == "commit"
+
+
+def test_settings_from_config_and_the_environment():
+    section = {"probation_ready_s": 60, "crash_loop": {"restarts": 4, "window_s": 90}, "failing_health": {"window_s": 20}}
+    settings = Settings.from_config(section, {"CAMERA_SERVICE_WATCHDOG_FAILING_HEALTH_WINDOW_S": "6"})
+    assert (settings.probation_ready_s, settings.crash_loop_restarts, settings.crash_loop_window_s,
+            settings.failing_health_window_s) == (60.0, 4, 90.0, 6.0)
+
+
+def test_a_full_disk_is_refused_and_the_fault_knob_deletes_finished_recordings(tmp_path):
+    store = FileStore(tmp_path / "rec", tmp_path / "snap", low_space_mb=10 ** 9)   # never enough space
+    store.ensure_dirs()
+    (tmp_path / "rec" / "old.mkv").write_bytes(b"x" * 10)
+    with pytest.raises(StorageError) as err:
+        store.check_space()
+    assert err.value.reason == "no_space"
+    assert store.health()["status"] == "unhealthy"
+    assert (tmp_path / "rec" / "old.mkv").exists()
+    with pytest.raises(StorageError):
+        store.check_space(evict=True)               # delete_when_full: still no room, but the file is gone
+    assert not (tmp_path / "rec" / "old.mkv").exists()
