@@ -8,4 +8,9 @@
 - `device`: build, boot and inspect the virtual device; facts of any target; leases of shared devices.
 - `stack`: build the reference stack's release archives, run it as local processes.
 - `load`: a load run outside a gate.
+- `merge`: `ivv merge BUNDLE...`: device bundles (a fleet run, or several runner hosts) into one.
+- `plan`: `ivv plan`: per device, the criteria it can decide and why the others will be NOT VERIFIED.
+- `compare`: `ivv compare RUN --baseline ...`: per-criterion deltas against a baseline run.
+- `trend`: `ivv trend FOLDER`: each figure over a folder's verified history, plotted.
+- `resilience`: `ivv resilience replay BUNDLE [CRITERION#TRIAL]`: one recorded trial again.
 """

@@ -12,4 +12,7 @@
 - `verdicts.py`: `derive()`: criterion verdicts per target and the gate decision (verdicts.json).
 - `facts.py`: `Fact` / `Undecided`, the positive-control and minimum-observation rules.
 - `redact.py`: the secret registry every writer passes its text through.
+- `merge.py`: device bundles merged into one fleet bundle (each verified first, no device counted twice).
+- `baseline.py`: a run's figures and its baseline's (binding values, raw samples), the baseline copied in.
+- `regression.py`: the gate's regression limits and the one rule that judges a change (trend.* criteria).
 """

@@ -6,6 +6,7 @@
   `endpoint`: a device reached over the network only.
 - `facts`: device facts through testinfra (units, files, sockets) and the process table.
 - `lease`: leases on shared devices, kept on the device and expiring by themselves.
+- `hostcontrol`: power and network of a real device switched by commands on the harness host.
 """
 
 from ivv.targets.base import CommandResult, Target, create_target, register_target, target_kinds

@@ -4,4 +4,5 @@
 - `machine`: one QEMU process (overlay, forwards, console log); `qmp`: its monitor (power, reset, link).
 - `host`: host tools and the cache folder; `progress`: progress lines for long steps; `watchdog`: ends a
   VM whose run died.
+- `snapshots`: the whole running machine saved in its overlay (`savevm`) and put back (`loadvm`).
 """
