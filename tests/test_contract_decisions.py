@@ -8,6 +8,7 @@ import pytest
 from ivv.config.gates import Criterion, Gate, GateSet
 from ivv.contract import document as contract_lib
 from ivv.contract.authmatrix import auth_grid
+from ivv.clock import ClockOffset
 from ivv.contract.notifications import NotificationResult, decide_latency
 from ivv.evidence.facts import Fact
 from ivv.evidence.journal import Journal, Recorder
@@ -55,6 +56,41 @@ def test_latency_counted_from_the_reply_uses_the_lower_bound_alone(tmp_path, low
 def test_a_missing_notification_leaves_latency_unmeasured(tmp_path):
     record = latency(tmp_path, [(1.0, 5.0), (1.0, 5.0)], received=1)
     assert record.kind == "gap" and "no value could be measured" in record.reason
+
+
+def from_event(tmp_path, since_event: list[float], uncertainty_ms: float = 2.0, in_call: bool = True,
+               problem: str | None = None):
+    """The one record decide_latency makes when the service stamps event times (latency from the event)."""
+    recorder = Recorder(Journal(tmp_path / "evidence.jsonl"), tmp_path, gates=GATES)
+    facts = [Fact(f"step {i}", True, details={"latency_ms": 0.0, "since_request_ms": 99.0, "since_event_ms": ms,
+                                              "event_in_call": in_call}) for i, ms in enumerate(since_event)]
+    offset = None if problem else ClockOffset(0.5, uncertainty_ms / 1000, uncertainty_ms / 500, 8)
+    decide_latency(recorder, "recording_status_update", "start", "stop",
+                   NotificationResult(facts, [0.0] * len(facts), offset, problem), LIMIT, "event")
+    (record,) = recorder.recorded("contract.notifications")
+    return record
+
+
+@pytest.mark.parametrize("worst, verdict, value", [(12.0, "PASS", 14.0), (30.0, "FAIL", 28.0)])
+def test_latency_from_the_event_is_decided_on_the_bound_the_clock_allows(tmp_path, worst, verdict, value):
+    record = from_event(tmp_path, [3.0, worst])
+    assert (record.verdict, record.value) == (verdict, value)       # worst + 2 ms, or worst - 2 ms
+    assert record.details["clock"]["uncertainty_ms"] == 2.0
+
+
+def test_latency_from_the_event_within_the_clock_uncertainty_of_the_limit_is_not_verified(tmp_path):
+    record = from_event(tmp_path, [19.0], uncertainty_ms=3.0)
+    assert record.kind == "gap" and "19.0 ± 3.0 ms, which straddles" in record.reason
+
+
+def test_an_event_time_outside_its_call_is_not_trusted(tmp_path):
+    record = from_event(tmp_path, [1.0], in_call=False)     # a stamp that would make latency look small
+    assert record.kind == "gap" and "outside the call that caused it" in record.reason
+
+
+def test_an_unreadable_service_clock_leaves_latency_from_the_event_unmeasured(tmp_path):
+    record = from_event(tmp_path, [1.0], problem="the service's clock could not be read: no number")
+    assert record.kind == "gap" and "could not be read" in record.reason
 
 
 CONTRACT = contract_lib.Contract({

@@ -11,6 +11,10 @@ Extensions read from the document (all optional):
 - top level ``x-notifications``: server-to-client notifications, each ``{name, params: [...]}`` like a
   method, or ``{name, schema}``.
 - ``x-error-codes`` / ``components.errors``: the documented error codes, each ``{code, message}``.
+- notification ``x-event-time``: the param holding the event's time on the service's clock (epoch
+  seconds), so latency counts from the event itself.
+- top level ``x-clock``: ``{method, field}``, a method whose result field is the service's clock (epoch
+  seconds): ivv estimates the clock's offset from it (ivv.clock) to place event times on its own clock.
 """
 
 from __future__ import annotations
@@ -75,7 +79,10 @@ DOCUMENT_SCHEMA: dict = {
             "contentDescriptors": {"type": "object", "additionalProperties": _CONTENT_DESCRIPTOR},
         }},
         "x-roles": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-        "x-notifications": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+        "x-notifications": {"type": "array", "items": {"type": "object", "required": ["name"],
+                                                       "properties": {"x-event-time": {"type": "string"}}}},
+        "x-clock": {"type": "object", "required": ["method", "field"], "additionalProperties": False,
+                    "properties": {"method": {"type": "string"}, "field": {"type": "string"}}},
         "x-error-codes": {"type": "array", "items": _ERROR},
     },
 }
@@ -123,6 +130,7 @@ class Method:
 class Notification:
     name: str
     schema: dict
+    event_time: str | None = None          # the param with the event's time (x-event-time)
 
 
 def _json_path(parts) -> str:
@@ -201,7 +209,11 @@ class Contract:
                 params = [_inline(doc, p, where) for p in raw.get("params", [])]
                 schema = _params_schema(params)
             self._check_schema(schema, where)
-            self.notifications[raw["name"]] = Notification(raw["name"], schema)
+            self.notifications[raw["name"]] = Notification(raw["name"], schema, raw.get("x-event-time"))
+        self.clock: dict | None = doc.get("x-clock")
+        if self.clock is not None and self.clock.get("method") not in self.methods:
+            raise ContractError(f"{source}: x-clock.method: {self.clock.get('method')!r} is not a method of the "
+                                "contract; expected the method that answers the service's clock")
 
     # -- loading ------------------------------------------------------------------------------------
     def _check_schema(self, schema: Any, where: str) -> None:

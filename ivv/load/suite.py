@@ -126,7 +126,9 @@ def camera_figure(outcome: LoadOutcome, shape: str) -> fig.Figure:
 
 
 def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
-    """Save the run's files and record one measurement per criterion (threshold from the gate)."""
+    """Save the run's files and record one measurement per criterion (threshold from the gate); a criterion
+    no loaded gate holds is not recorded (a gate without perf.camera_fps asked for no such figure)."""
+    criteria = [c for c in criteria if not gates or c in gates]
     files = outcome.files()
     figures = figures_for(outcome, criteria)
     files = {**files, **{n: outcome.path(n) for n in ARTIFACTS_CAMERA if outcome.path(n).exists()}}

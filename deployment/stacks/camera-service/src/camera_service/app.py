@@ -201,8 +201,10 @@ class Service:
         return result
 
     # -- notifications ---------------------------------------------------------------------------
-    async def notify(self, method: str, params: dict) -> None:
-        params = self._drop_field(method, params)  # drop_field may name a notification too
+    async def notify(self, method: str, params: dict, event_time: float | None = None) -> None:
+        """Send a notification stamped with its event's time (default now: the event has just happened)."""
+        stamped = {**params, "event_time": time.time() if event_time is None else event_time}
+        params = self._drop_field(method, stamped)  # drop_field may name a notification too
         message = json.dumps({"jsonrpc": "2.0", "method": method, "params": params})
         if self.faults.notify_delay_ms:  # sent late, after the call that caused it has answered
             task = asyncio.get_running_loop().create_task(self._send_late(message, self.faults.notify_delay_ms))
@@ -236,7 +238,7 @@ class Service:
             await self.media.wait(rec)
             await self.notify("recording_status_update", {
                 "device": rec.device, "status": "STOPPED", "filename": rec.filename,
-                "duration": round((rec.end or time.time()) - rec.start, 3)})
+                "duration": round((rec.end or time.time()) - rec.start, 3)}, event_time=rec.end)
         self._spawn(watch())
 
     def _spawn(self, coro) -> None:

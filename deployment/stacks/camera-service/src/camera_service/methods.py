@@ -236,6 +236,11 @@ async def get_server_info(svc, session, params):
             "supported_formats": ["mp4", "mkv"], "max_cameras": int(svc.config["camera"]["max_cameras"])}
 
 
+async def get_server_time(svc, session, params):
+    """The service's clock (epoch seconds), so a client can place notification event times on its own."""
+    return {"time": time.time()}
+
+
 async def get_streams(svc, session, params):
     stream = svc.monitor.media_state.get("stream", {})
     return [{"name": device.rsplit("/", 1)[-1], "source": svc.monitor.stream_url,
@@ -274,5 +279,6 @@ METHODS: dict[str, Method] = {
     "get_metrics": Method("admin", {}, get_metrics),
     "get_status": Method("admin", {}, get_status),
     "get_server_info": Method("admin", {}, get_server_info),
+    "get_server_time": Method("viewer", {}, get_server_time),
     "get_streams": Method("viewer", {}, get_streams),
 }
