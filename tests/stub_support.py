@@ -65,7 +65,7 @@ def stubs():
 
     def start(fault: str | None = None, secret: str | None = None, max_bytes: int = MAX_BYTES) -> CameraStub:
         secret = secret or secrets.token_urlsafe(48)
-        cmd = [sys.executable, str(STUBS / "camera_stub.py"), "--secret", secret, "--max-bytes", str(max_bytes)]
+        cmd = [sys.executable, str(STUBS / "camera_stub.py"), f"--secret={secret}", "--max-bytes", str(max_bytes)]
         proc = subprocess.Popen([*cmd, *(["--fault", fault] if fault else [])], stdout=subprocess.PIPE, text=True)
         line = proc.stdout.readline()
         assert line.startswith("PORT "), f"the stub did not start: {line!r}"
