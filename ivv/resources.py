@@ -22,7 +22,7 @@ def shipped(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"ivv's {name}/ folder is missing from {PACKAGE} and {PACKAGE.parent}: "
-                            "reinstall ivv (pip install ivv) or run from its checkout")
+                            "reinstall ivv (pip install of its checkout or wheel) or run from its checkout")
 
 
 def deployment(*parts: str) -> Path:

@@ -52,8 +52,8 @@ def test_bad_input_exits_2_with_a_clear_message(suites, args, message):
 
 
 def test_missing_prerequisite_inside_a_suite_exits_2(tmp_path):
-    (tmp_path / "suites" / "device").mkdir(parents=True)
-    (tmp_path / "suites" / "device" / "test_boot.py").write_text(
+    (tmp_path / "suites" / "demo").mkdir(parents=True)
+    (tmp_path / "suites" / "demo" / "test_boot.py").write_text(
         "import pytest\n"
         "from ivv.errors import PrerequisiteError\n\n"
         "@pytest.fixture\n"

@@ -51,7 +51,7 @@ def test_criterion_ids_unique_across_gates():
     ("gate-unknown-field.yaml", r"gate-unknown-field.yaml:6: criteria\[0\].thresold: .*allowed fields: .*threshold"),
     ("gate-duplicate-id.yaml", r"gate-duplicate-id.yaml:8: criteria\[1\].id: 'ops.deploy' is already used"),
     ("gate-duplicate-key.yaml", r"gate-duplicate-key.yaml:7: criteria\[0\].mandatory: duplicate key \(first given on line 6\)"),
-    ("gate-bad-suite.yaml", r"gate-bad-suite.yaml:7: criteria\[0\].suite: \"deploymnet\" is not allowed; expected one of deployment"),
+    ("gate-bad-suite.yaml", r"gate-bad-suite.yaml:7: criteria\[0\].suite: \"Deploy ment\" is not valid; expected the suite folder"),
 ])
 def test_broken_gate_errors_name_file_line_field_and_expectation(name, expected):
     with pytest.raises(GateError, match=expected):
@@ -94,3 +94,17 @@ def test_a_named_setting_is_a_threshold_in_three_forms(tmp_path):
         gates.threshold("a.b", "health.nope_s")
     with pytest.raises(GateError, match="criterion 'a.b' has no `threshold`"):
         gates.threshold("a.b")
+
+
+def test_a_criterion_naming_no_suite_folder_is_refused_by_ivv_gate(tmp_path):
+    """A team's own suite name is fine where its folder exists (--suites-dir); a typo is an error naming
+    the gate file, before any test runs."""
+    from ivv.commands.gate import check_suites
+    gate = tmp_path / "g.yaml"
+    gate.write_text("gate: {id: own, title: Own}\ncriteria:\n  - {id: own.check, title: t, requirement: r, "
+                    "mandatory: true, suite: camera_extras}\n")
+    gates = GateSet([load_gate(gate)])
+    with pytest.raises(GateError, match=r"g.yaml: criterion own.check: suite 'camera_extras' is no suite folder"):
+        check_suites(gates, None)
+    (tmp_path / "suites" / "camera_extras").mkdir(parents=True)
+    check_suites(gates, tmp_path / "suites")

@@ -26,7 +26,7 @@ from ivv.commands import endpoint
 from ivv.config.gates import SHIPPED, GateSet
 from ivv.config.inventory import load_inventory
 from ivv.config.waivers import load_waivers
-from ivv.errors import ConfigError
+from ivv.errors import ConfigError, GateError
 from ivv.evidence.bundle import VERDICTS, new_run_id
 from ivv.evidence.verdict import ExitStatus
 
@@ -173,10 +173,24 @@ def collect(base: list[str], user: list[str], folder: Path) -> list[str]:
 def validate_inputs(args: argparse.Namespace) -> GateSet:
     """Load gates and waivers before starting pytest, so a bad file exits 2 with a clear message."""
     gates = GateSet.load(args.gate or SHIPPED)
+    check_suites(gates, Path(args.suites_dir) if getattr(args, "suites_dir", None) else None)
     known = {c.id for c in gates.criteria}
     for waiver_file in args.waivers:
         load_waivers(waiver_file, known)
     return gates
+
+
+def check_suites(gates: GateSet, suites_dir: Path | None) -> None:
+    """Every criterion names a suite folder this run has (ivv's, or --suites-dir's): a typo is an error
+    naming the gate file, not a criterion left NOT VERIFIED for want of a test."""
+    roots = [resources.shipped("suites"), *([suites_dir] if suites_dir else [])]
+    folders = {p.name for root in roots if root.is_dir() for p in root.iterdir()
+               if p.is_dir() and not p.name.startswith(("_", "."))}
+    for gate in gates.gates:
+        for criterion in gate.criteria:
+            if criterion.suite not in folders:
+                raise GateError(f"{gate.path}: criterion {criterion.id}: suite {criterion.suite!r} is no suite "
+                                f"folder of {' or '.join(map(str, roots))} (known: {', '.join(sorted(folders))})")
 
 
 def run_pytest(command: list[str], grace_s: float = 120.0) -> int:

@@ -92,17 +92,33 @@ envlist = ivv
 
 [testenv:ivv]
 description = gate the stack with ivv (report in reports/latest/gate-review.html)
-deps = {env:IVV_PACKAGE:ivv}
+deps = {{env:IVV_PACKAGE:{package}}}
 skip_install = true
 passenv = IVV_*, CAMERA_*, HOME
-commands = ivv gate --gate ivv/gate.yaml --profile ivv/profile.yaml --inventory ivv/inventory.yaml {posargs}
+commands = ivv gate --gate ivv/gate.yaml --profile ivv/profile.yaml --inventory ivv/inventory.yaml {{posargs}}
 """
+
+def package_source() -> str:
+    """Where tox and pip get ivv from: the checkout this ivv runs from, else the installed distribution's
+    origin; "ivv" only as the last resort (the PyPI name may belong to another project)."""
+    root = resources.checkout()
+    if root is not None:
+        return str(root)
+    try:
+        from importlib.metadata import distribution
+        url = distribution("ivv").read_text("direct_url.json")
+        if url:
+            return json.loads(url).get("url", "ivv").removeprefix("file://")
+    except Exception:  # noqa: BLE001 - any metadata problem leaves the plain name
+        pass
+    return "ivv"
+
 
 README_TEMPLATE = """\
 # Gating {name} with ivv
 
 ```
-pip install ivv                     # or: IVV_PACKAGE=/path/to/ivv.whl tox -e ivv
+pip install {package}     # ivv itself (its checkout or wheel); or: IVV_PACKAGE=/path/to/ivv.whl tox -e ivv
 ivv profile check ivv/profile.yaml
 IVV_JWT_SECRET=... ivv gate --gate ivv/gate.yaml --profile ivv/profile.yaml --inventory ivv/inventory.yaml
 tox -e ivv                          # the same, from tox
@@ -165,8 +181,8 @@ def run(args: argparse.Namespace) -> int:
         profile.write_text(PROFILE_TEMPLATE.format(name=name))
     (root / "ivv" / "inventory.yaml").write_text(INVENTORY_TEMPLATE)
     (root / "ivv" / "gate.yaml").write_text(_gate_text(name))
-    (root / "ivv" / "README.md").write_text(README_TEMPLATE.format(name=name))
-    (root / "tox.ini").write_text(TOX_TEMPLATE)
+    (root / "ivv" / "README.md").write_text(README_TEMPLATE.format(name=name, package=package_source()))
+    (root / "tox.ini").write_text(TOX_TEMPLATE.format(package=package_source()))
     profile_lib.load(profile)          # what was written must load
     load_gate(root / "ivv" / "gate.yaml")
     print(f"wrote {root}/ivv/ (profile, contract, inventory, gate, README) and {root}/tox.ini; "

@@ -1,6 +1,6 @@
 """Inventory YAML (deployment/inventory/*.yaml) -> targets.
 
-Validated with ivv/schemas/inventory.schema.json; every error names the file, the line, the field and
+Validated with ivv/config/schemas/inventory.schema.json; every error names the file, the line, the field and
 what was expected. The `local` target is always available by name, even when the file does not list it.
 """
 

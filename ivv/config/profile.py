@@ -1,6 +1,6 @@
 """The stack profile: ports, endpoints, units, users, paths, auth, faults and deployment of one stack.
 
-`load(path)` validates the YAML against ivv/schemas/profile.schema.json and a few cross-field rules;
+`load(path)` validates the YAML against ivv/config/schemas/profile.schema.json and a few cross-field rules;
 every error names the file, line and field. Suites read a stack only through this object, so a user
 points ivv at their own stack by writing a profile. A profile without `deployment` is endpoint-only.
 """

@@ -1,7 +1,7 @@
 """Power and network control of a real device by commands run on the harness host.
 
 A lab gives a device a smart PDU outlet, a relay or a managed switch port; the inventory names the
-commands that switch it (`power: {off, on}`, `network: {down, up}`), and they run here, on the harness
+commands that switch it (`power: {down, up}`, `network: {down, up}`), and they run here, on the harness
 host, not on the device (which is off or unreachable while they matter). `{host}` and `{name}` in a
 command are the target's address and name. Each command is bounded by `timeout_s` and must exit 0.
 """
