@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from ivv.clock import ClockOffset
 from ivv.config.gates import Criterion, Gate, GateSet
 from ivv.contract import document as contract_lib
 from ivv.contract.authmatrix import auth_grid
-from ivv.clock import ClockOffset
 from ivv.contract.notifications import NotificationResult, decide_latency
 from ivv.evidence.facts import Fact
 from ivv.evidence.journal import Journal, Recorder
