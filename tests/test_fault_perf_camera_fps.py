@@ -55,10 +55,10 @@ def test_fault_perf_camera_fps_no_frame_source_is_not_verified(gates, profile, l
     camera = {k: v for k, v in profile.camera.items() if k != "stream"}
     stack.profile = Profile(profile.path, {**profile.data, "camera": camera})
     endpoint = perf.endpoint_for(stack)
-    assert endpoint.frames is None and "camera.frame" in endpoint.extra["frames"]
+    assert endpoint.frames is None and "camera.stream" in endpoint.extra["frames"]
     _outcome, verdicts = nominal(gates, endpoint, tmp_path)
     assert verdicts["perf.camera_fps"]["verdict"] == "NOT VERIFIED"
-    assert "camera.frame" in verdicts["perf.camera_fps"]["reason"]
+    assert "camera.stream" in verdicts["perf.camera_fps"]["reason"]
     assert verdicts["perf.p95_ms"]["verdict"] == "PASS"
 
 

@@ -16,7 +16,7 @@ from ivv.load import suite as perf
 
 pytestmark = pytest.mark.slow
 
-ALL = (*figures.LOAD, *figures.MEMORY, *figures.GROWTH)
+ALL = (*figures.LOAD, *figures.MEMORY, *figures.GROWTH, *figures.CAMERA, "perf.capacity")
 MIX = {"ping": 4, "get_camera_list": 3, "get_camera_status": 2, "get_metrics": 1}
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -70,7 +70,10 @@ def test_performance_suite_decides_the_gate(tmp_path):
     data["gate"]["id"] = "perf-short"
     data["settings"] = {"load": {"users": 2, "spawn_rate": 50, "duration_s": 3, "arrival_rate_per_s": 20,
                                  "task_mix": MIX},
-                        "soak": {"duration_s": 6, "sample_interval_s": 0.5, "warmup_s": 2}}
+                        "soak": {"duration_s": 6, "sample_interval_s": 0.5, "warmup_s": 2},
+                        "camera": {"window_s": 1},
+                        "capacity": {**data["settings"]["capacity"], "step_s": 3, "warmup_s": 1, "max_seconds": 30,
+                                     "bisect_steps": 1}}
     data["criteria"] = [c for c in data["criteria"] if c["suite"] == "performance"]
     gate.write_text(__import__("yaml").safe_dump(data))
     inventory = tmp_path / "local.yaml"
