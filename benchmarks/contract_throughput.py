@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     contract = load_contract(profile.contract_path)
     with tempfile.TemporaryDirectory(prefix="ivv-bench-") as tmp, start_local(profile, Path(tmp)) as stack:
         probe = Probe(stack.rpc_url, contract, stack.credentials(),
-                      alive=lambda: stack.ready(1)[0] is not None)
+                      alive=lambda: stack.ready(1).status_code is not None)
         phases = [
             ("compliance matrix", lambda: len(compliance_matrix(probe, silence=0.5))),
             ("auth matrix", lambda: len(auth_matrix(probe))),

@@ -153,7 +153,7 @@ def test_fault_contract_fuzz_robustness_crash(tmp_path, gate_file):
     for faults, expected in ((knobs, "crash"), ({}, None)):
         with start_local(profile, tmp_path / f"replay-{bool(faults)}", faults=faults) as stack:
             probe = Probe(stack.rpc_url, contract, stack.credentials(),
-                          alive=lambda stack=stack: stack.ready(1)[0] is not None)
+                          alive=lambda stack=stack: stack.ready(1).status_code is not None)
             assert replay(probe, frame, "take_snapshot") == expected
 
 def test_fault_contract_notifications_drop_field(tmp_path, gate_file):
