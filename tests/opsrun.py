@@ -189,7 +189,8 @@ def stack_ops(vdevice, profile_path: Path = DEFAULT_PROFILE):
     """StackOps on the parent's device, for setting up and restoring state around a gate run."""
     from ivv.config import profile as profile_lib
     from ivv.ops.deployment import StackOps
-    return StackOps(vdevice, profile_lib.load(profile_path))
+    from ivv.stack.device import DeviceStack
+    return StackOps(DeviceStack(vdevice, profile_lib.load(profile_path), vdevice.environment))
 
 
 def restore_current(vdevice) -> None:
@@ -198,7 +199,7 @@ def restore_current(vdevice) -> None:
     clear_faults(vdevice)
     if ops.installed_version() != ops.current_version or not ops.is_ready():
         op = ops.install(ops.current_version, vdevice.environment)
-        assert op.succeeded and op.ready, ops.dump(op.as_dict())
+        assert op.succeeded and op.ready, json.dumps(op.as_dict(), indent=1, default=str)[-3000:]
 
 
 def repack_archive(source: Path, dest: Path, edit) -> None:
