@@ -1,9 +1,7 @@
 """Run the operations suites through `ivv gate` in a subprocess against the session's booted virtual device.
 
-The subprocess reaches the device as an `ssh` target of kind `vdevice-attached` (registered here and
-loaded with `-p opsrun`): the device's SSH port and key, and the guest ports the profile names forwarded
-by the parent (`IVV_ATTACHED_FORWARDS`). It has no power or link control: only the parent test can cut
-the cable or kill the device. Helpers also write test gates (smaller SLOs, fewer repeats) and profile
+The subprocess reaches the device as kind `qemu` attached to the parent's run folder (`attach:`): the
+device's SSH port, key and forwarded ports, without a new overlay. Helpers also write test gates (smaller SLOs, fewer repeats) and profile
 copies (a changed runbook, an upgrade step that deletes data) so each fault is injected for real.
 """
 
@@ -20,49 +18,24 @@ from pathlib import Path
 
 import yaml
 
-from ivv.errors import TargetError
-from ivv.targets.base import register_target
-from ivv.targets.ssh import SshTarget
-
 ROOT = Path(__file__).resolve().parent.parent
 CDR_GATE = ROOT / "deployment" / "gates" / "cdr-deployment.yaml"
 DEFAULT_PROFILE = ROOT / "deployment" / "stacks" / "camera-service" / "profile.yaml"
-FORWARDS_ENV = "IVV_ATTACHED_FORWARDS"
-
-
-@register_target("vdevice-attached")
-@dataclass(eq=False)
-class AttachedVdevice(SshTarget):
-    """The parent's virtual device over SSH; guest ports map to the parent's forwards."""
-
-    def address(self, port: int) -> tuple[str, int]:
-        forwards = json.loads(os.environ.get(FORWARDS_ENV, "{}"))
-        if str(port) not in forwards:
-            raise TargetError(f"{self.name}: guest port {port} is not forwarded (known: {sorted(forwards)})")
-        return ("127.0.0.1", int(forwards[str(port)]))
-
-
-def profile_ports(profile_path: Path) -> list[int]:
-    data = yaml.safe_load(profile_path.read_text())
-    return sorted({int(data[s]["port"]) for s in ("rpc", "health", "media") if (data.get(s) or {}).get("port")})
 
 
 def attach(vdevice, tmp_path: Path, profile_path: Path = DEFAULT_PROFILE,
            tls: dict | None = None) -> tuple[Path, dict[str, str]]:
-    """(inventory file, environment) that let a subprocess use `vdevice` as target `vdevice`; `tls`
-    replaces the device's own inventory `tls` settings (how clients verify its certificate)."""
-    ssh = vdevice.ssh
-    forwards = {str(p): vdevice.address(p)[1] for p in profile_ports(profile_path)}
-    inventory = tmp_path / "attached.yaml"
-    entry = {"name": "vdevice", "kind": "vdevice-attached", "environment": vdevice.environment,
-             "host": "127.0.0.1", "port": int(ssh.port), "user": ssh.user, "key": str(ssh.key),
-             "host_key_checking": "off", "connect_timeout": 5}
+    """(inventory file, environment) that let a subprocess use `vdevice` as target `vdevice`: kind qemu
+    attached to the parent's run folder (its SSH port, key and forwards); `tls` replaces the device's own
+    inventory `tls` settings (how clients verify its certificate)."""
+    entry = {"name": "vdevice", "kind": "qemu", "environment": vdevice.environment,
+             "attach": str(vdevice.machine.run_dir)}
     tls = dict(vdevice.tls) if tls is None else tls
     if tls:
         entry["tls"] = tls
+    inventory = tmp_path / "attached.yaml"
     inventory.write_text(yaml.safe_dump({"targets": [entry]}))
-    env = {FORWARDS_ENV: json.dumps(forwards),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))}
     return inventory, env
 
 
@@ -138,7 +111,7 @@ def start_gate(tmp_path: Path, vdevice, suites: str, gate: Path, profile: Path =
     reports = tmp_path / "reports"
     cmd = [sys.executable, "-m", "ivv.cli", "gate", "--gate", str(gate), "--inventory", str(inventory),
            "--target", "vdevice", "--profile", str(profile), "--suites", suites, "--reports", str(reports),
-           "--run-id", "run", "--", "-p", "opsrun", "-p", "no:cacheprovider", *(pytest_args or [])]
+           "--run-id", "run", "--", "-p", "no:cacheprovider", *(pytest_args or [])]
     log = open(tmp_path / "gate-output.txt", "w")  # noqa: SIM115 - closed by finish_gate
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
                             text=True)
