@@ -176,7 +176,10 @@ def restore_current(vdevice) -> None:
 
 
 def repack_archive(source: Path, dest: Path, edit) -> None:
-    """Copy a release archive with `edit(root: Path)` applied to its unpacked tree."""
+    """Copy a release archive with `edit(root: Path)` applied to its unpacked tree, its SHA256SUMS made
+    again for the edited files (as the release's builder would: the stack trusts its own checksums, so an
+    edit with stale sums would be refused, or taken for the release already placed)."""
+    import hashlib
     import shutil
     import tarfile
     import tempfile
@@ -184,6 +187,11 @@ def repack_archive(source: Path, dest: Path, edit) -> None:
         with tarfile.open(source) as tar:
             tar.extractall(tmp, filter="tar")
         edit(Path(tmp))
+        for sums in Path(tmp).glob("*/SHA256SUMS"):
+            top = sums.parent
+            names = [line.split("  ", 1)[1] for line in sums.read_text().splitlines() if "  " in line]
+            sums.write_text("".join(f"{hashlib.sha256((top / n).read_bytes()).hexdigest()}  {n}\n"
+                                    for n in names if (top / n).is_file()))
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tarfile.open(dest, "w:gz") as tar:
             for entry in sorted(Path(tmp).iterdir()):
