@@ -157,9 +157,15 @@ class Subject:
 
     # -- for failed trials ---------------------------------------------------------------------------
     def journal(self, since: str, lines: int = 60) -> str:
-        """The device journal since `since` (UTC), the stack's units and ivv's runs only, last lines."""
+        """The device journal since `since` (UTC on this machine's clock), the stack's units and ivv's runs
+        only, last lines. The window is asked for on the device's own clock: now there, less the time
+        elapsed here since `since` (a device clock set wrong after a cut still gives the right lines)."""
         try:
-            text = self.stack.journal(since)
+            elapsed = (datetime.now(UTC) - datetime.strptime(since, "%Y-%m-%d %H:%M:%S UTC").replace(tzinfo=UTC))
+            device_now = self.stack.device_time()
+            if device_now is None:
+                return "(journal not readable: the device's clock could not be read)"
+            text = self.stack.journal(device_now - elapsed.total_seconds() - 2)
         except Exception as exc:  # noqa: BLE001 - a journal that cannot be read is said so, not fatal
             return f"(journal not readable: {exc})"
         names = [*self.profile.units, "watchdog", "ivv-op", "kernel"]
