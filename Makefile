@@ -12,7 +12,7 @@ DEB_PACKAGES := qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client 
 REPORTS ?= reports
 ARGS ?=
 
-.PHONY: gate test quick lint bootstrap host-packages clean
+.PHONY: gate test test-extended quick lint bootstrap host-packages clean
 # make gate ARGS="--gate my-gate.yaml --suites health": extra `ivv gate` arguments (REPORTS=DIR for the
 # bundles). GNU make can only exit 0 or 2, so the last line says the decision and ivv's own exit status
 # (0 PROCEED or WITH CONDITIONS, 1 HOLD, 2 could not run, 3 bundle altered), also left in the bundle's
@@ -29,6 +29,9 @@ test: bootstrap
 
 quick: bootstrap
 	$(TOX) -e quick
+
+test-extended: bootstrap
+	$(TOX) -e extended
 
 lint: bootstrap
 	$(TOX) -e lint

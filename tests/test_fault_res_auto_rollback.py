@@ -5,7 +5,7 @@ import pytest
 
 from tests.resilience_support import failing, fault_trials, verdicts_of
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1800)]
 
 
 def test_fault_res_auto_rollback_trigger_ignored(vdevice, tmp_path_factory, tmp_path):

@@ -4,7 +4,7 @@ import pytest
 
 from tests.resilience_support import failing, recovery_faults, verdicts_of
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1800)]
 
 
 def test_fault_res_camera_loss_not_reported(vdevice, tmp_path_factory, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from tests.resilience_support import failing, verdicts_of
 from tests.test_fault_res_power_cut_upgrade import upgrade_cut
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1800)]
 
 
 def test_fault_res_first_frame_unplayable_recording(vdevice, tmp_path_factory, tmp_path):

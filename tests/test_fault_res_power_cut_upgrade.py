@@ -6,7 +6,7 @@ import pytest
 
 from tests.resilience_support import failing, fault_trials, verdicts_of
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1800)]
 KNOBS = {"non_atomic_upgrade": 1, "fragile_recordings": 1}
 
 

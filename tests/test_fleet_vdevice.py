@@ -11,7 +11,7 @@ import time
 import fleet_support as fs
 import pytest
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

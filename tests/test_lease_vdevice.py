@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parent.parent
 
 

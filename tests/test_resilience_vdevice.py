@@ -11,7 +11,7 @@ import pytest
 
 from tests.resilience_support import CRITERIA, clean_run
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(4000)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(4000)]
 
 
 @pytest.fixture(scope="module")

@@ -99,6 +99,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "criterion(*ids): the gate criteria this test decides")
     config.addinivalue_line("markers", "vdevice: needs the booted virtual device")
     config.addinivalue_line("markers", "slow: a slow local self-test")
+    config.addinivalue_line("markers", "extended: a virtual-device self-test beyond make test's time budget "
+                                       "(resilience trials, a fleet of virtual devices, leases): make test-extended")
     redact.register_from_env()
     redact.register(os.environ.get(integrity.KEY_ENV))  # the bundle signing key, when set
     for value in config.getoption("ivv_secret") or ():
