@@ -232,6 +232,9 @@ def rollback_fault_run(vdevice, tmp_path_factory) -> tuple[GateRun, str]:
         ops.rollback_baseline(lambda: [])            # N installed and ready, so the knob file survives
         victim = ops.seed_data_markers()[0]
         set_faults(vdevice, DEFAULT_PROFILE, {"slow_rollback": SLOW_ROLLBACK_S})
+        # applying the knob restarts the service: the suite's baseline must find N ready, or it reinstalls
+        # (and a reinstall clears the knob file)
+        assert ops.wait_ready(90).reached, "the service did not come back after the fault knob was applied"
 
         def bad_upgrade(data):
             data["deployment"]["upgrade"] = list(data["deployment"]["upgrade"]) + [f"sudo rm -f {victim}"]

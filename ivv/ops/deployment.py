@@ -290,8 +290,10 @@ class StackOps:
         """Version N installed fresh in the last environment, data written through the API."""
         environment = self.environments[-1]
         version, next_version = self.previous_version, self.current_version
-        if not (self.installed_version() == version and self.is_ready()):
-            if self.installed_version() is not None:
+        installed = self.installed_version()
+        # a stack that is just restarting is waited for, not reinstalled (that would lose its state)
+        if not (installed == version and (self.is_ready() or self.wait_ready(self.ready_timeout_s).reached)):
+            if installed is not None:
                 self.uninstall()
             op = self.install(version, environment)
             if not (op.succeeded and op.ready):
