@@ -4,7 +4,7 @@ import opsrun
 import pytest
 import yaml
 
-pytestmark = pytest.mark.vdevice
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended]  # long: make test-extended
 
 
 def test_fault_ops_env_config_broken_overlay(vdevice, tmp_path):

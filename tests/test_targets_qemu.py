@@ -91,6 +91,7 @@ def test_power_cycle_reboots_and_keeps_the_disk(vdevice):
 
 
 @vdevice_test
+@pytest.mark.extended   # about 2 minutes under TCG; power_cycle above covers a reboot in make test
 def test_reset_reboots(vdevice):
     before = boot_id(vdevice)
     vdevice.reset()

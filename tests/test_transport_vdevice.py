@@ -13,7 +13,7 @@ import pytest
 
 from ivv.rpc.tls import speaks_tls
 
-pytestmark = pytest.mark.vdevice
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended]  # long: make test-extended
 
 GATE = opsrun.ROOT / "deployment" / "gates" / "production-readiness.yaml"
 CRITERION = "security.transport_tls"
