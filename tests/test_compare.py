@@ -109,6 +109,7 @@ def test_ivv_gate_with_a_baseline_judges_the_regression_limits(runs):
                        "--reports", runs["reports"], "--run-id", "gated", "--baseline", runs["reports"], "--",
                        "-k", "nominal")
     bundle = runs["reports"] / "gated"
+    assert (bundle / "verdicts.json").exists(), out[-3000:]
     criteria = fs.verdicts(bundle)["criteria"]
     assert criteria["trend.perf.p95_ms"]["verdict"] == "PASS", (out[-3000:], criteria["trend.perf.p95_ms"])
     manifest = json.loads((bundle / "manifest.json").read_text())

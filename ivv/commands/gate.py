@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ivv import resources
 from ivv.commands import endpoint
-from ivv.config.gates import SHIPPED, GateSet
+from ivv.config.gates import SHIPPED, TREND_SUITE, GateSet
 from ivv.config.inventory import load_inventory
 from ivv.config.waivers import load_waivers
 from ivv.errors import ConfigError, GateError
@@ -182,13 +182,14 @@ def validate_inputs(args: argparse.Namespace) -> GateSet:
 
 def check_suites(gates: GateSet, suites_dir: Path | None) -> None:
     """Every criterion names a suite folder this run has (ivv's, or --suites-dir's): a typo is an error
-    naming the gate file, not a criterion left NOT VERIFIED for want of a test."""
+    naming the gate file, not a criterion left NOT VERIFIED for want of a test. Regression limits (trend.*)
+    are judged by ivv against the baseline, so they need no folder."""
     roots = [resources.shipped("suites"), *([suites_dir] if suites_dir else [])]
     folders = {p.name for root in roots if root.is_dir() for p in root.iterdir()
                if p.is_dir() and not p.name.startswith(("_", "."))}
     for gate in gates.gates:
         for criterion in gate.criteria:
-            if criterion.suite not in folders:
+            if criterion.suite not in folders and criterion.suite != TREND_SUITE:
                 raise GateError(f"{gate.path}: criterion {criterion.id}: suite {criterion.suite!r} is no suite "
                                 f"folder of {' or '.join(map(str, roots))} (known: {', '.join(sorted(folders))})")
 

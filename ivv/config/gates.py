@@ -115,11 +115,15 @@ def _regression_limits(path: Path, lines, data: dict, seen: dict) -> list[regres
     return limits
 
 
+# Regression limits are judged by ivv itself against the baseline (ivv.evidence.baseline), not by a suite.
+TREND_SUITE = "trend"
+
+
 def trend_criterion(limit: regression.Limit, gate_id: str) -> Criterion:
     """The criterion a regression limit becomes: its threshold is the limit."""
     return Criterion(id=limit.trend_id, title=f"No regression of {limit.criterion} against the baseline",
                      requirement=f"{limit.describe()} (limit {limit.text}, judged against the baseline run "
-                                 "given to ivv gate --baseline)", mandatory=limit.mandatory, suite="trend",
+                                 "given to ivv gate --baseline)", mandatory=limit.mandatory, suite=TREND_SUITE,
                      gate=gate_id, threshold=limit.threshold(), source="the gate's regression limits")
 
 

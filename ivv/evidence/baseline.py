@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ivv.config.gates import TREND_SUITE
 from ivv.errors import ConfigError
 from ivv.evidence import binding as binding_lib
 from ivv.evidence import regression
@@ -247,14 +248,14 @@ def record_trends(bundle: Bundle) -> None:
     copy = load_copy(bundle.path, bundle.manifest)
     if copy is None:
         for limit in limits:
-            bundle.recorder(test="ivv baseline", suite="trend").gap(
+            bundle.recorder(test="ivv baseline", suite=TREND_SUITE).gap(
                 limit.trend_id, "no baseline run was given (ivv gate --baseline RUN_OR_DIR), so no change can be judged")
         return
     run_figures = figures_of(bundle.path, records, derive(records, bundle.gates))
     base_figures = from_copy(copy)
     artifact = (bundle.manifest.get("baseline") or {}).get("copy")
     for target in sorted({r.target for r in records if r.target}):
-        recorder = bundle.recorder(test="ivv baseline", suite="trend", target_name=target)
+        recorder = bundle.recorder(test="ivv baseline", suite=TREND_SUITE, target_name=target)
         for limit in limits:
             run, base = run_figures.get((limit.criterion, target)), match(base_figures, limit.criterion, target)
             if run is None:
