@@ -1,7 +1,7 @@
 """fleet.converged on a fleet of stand-in stacks deployed by their own scripts on this machine (one
 runner job per device, merged as a CI matrix's merge job would): two devices on release 1.1.0 PASS; a
 device left on 1.0.0 makes the merged fleet FAIL although each device alone reports the release its own
-run deployed."""
+run deployed. Each device's run alone leaves the criterion NOT VERIFIED: it holds one device's half."""
 
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ def test_fleet_converged_fails_when_one_device_runs_another_release(tmp_path, ar
     one, code1, out1 = _device(tmp_path, archives, "one", "1.1.0")
     two, code2, _ = _device(tmp_path, archives, "two", "1.1.0")
     old, code3, _ = _device(tmp_path, archives, "old", "1.0.0")
-    assert (code1, code2, code3) == (0, 0, 0), out1[-3000:]   # each device reports its own run's release
+    assert (code1, code2, code3) == (1, 1, 1), out1[-3000:]   # one device's run cannot show a fleet converged
+    alone = fs.verdicts(one)["criteria"]["fleet.converged"]
+    assert alone["verdict"] == "NOT VERIFIED" and "one device's half" in alone["reason"], alone
+    assert "reports the release the run deployed (1.1.0)" in alone["reason"]   # its own half did pass
     reports = tmp_path / "reports"
     code, out = fs.run("merge", one, two, "--reports", reports, "--run-id", "same")
     assert code == 0 and fs.grid(reports / "same")["fleet.converged"] == {"one": "PASS", "two": "PASS"}, out

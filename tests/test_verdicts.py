@@ -243,3 +243,14 @@ def test_verdicts_json_has_the_format_2_shape():
     assert entry["findings"] == [{"kind": "deselected", "text": "its test t::readiness was deselected", "records": []}]
     assert out["selection"]["command"] == "ivv gate -- -k 'not readiness'"
     assert set(out["integrity"]) == {"status", "problems", "notes"}
+
+
+def test_a_fleet_scoped_criterion_passes_only_on_a_fleet_wide_record():
+    fleet = GateSet([load_gate(Path(__file__).resolve().parents[1] / "deployment" / "gates" / "fleet.yaml")])
+    half = rec(1, "fleet.converged", "PASS", kind="check", value=True, target="pi-1")
+    alone = derive([half], fleet, [], DAY)["criteria"]["fleet.converged"]
+    assert alone["verdict"] == "NOT VERIFIED" and "one device's half" in alone["reason"]
+    wide = rec(2, "fleet.converged", "PASS", kind="check", value=True)      # recorded when bundles merge
+    assert derive([half, wide], fleet, [], DAY)["criteria"]["fleet.converged"]["verdict"] == "PASS"
+    failed = rec(3, "fleet.converged", "FAIL", kind="check", value=False)
+    assert derive([half, wide, failed], fleet, [], DAY)["criteria"]["fleet.converged"]["verdict"] == "FAIL"

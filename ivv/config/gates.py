@@ -39,12 +39,13 @@ class Criterion:
     stop_on_fail: bool = False
     source: str | None = None
     trace: tuple[str, ...] = ()           # requirement ids this criterion verifies (REQ-12, CDR-4.3)
+    scope: str = "target"                 # "fleet": decided only by a fleet-wide record (ivv.evidence.verdicts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "requirement": self.requirement, "mandatory": self.mandatory,
             "suite": self.suite, "gate": self.gate, "threshold": self.threshold.to_dict() if self.threshold else None,
-            "trace": list(self.trace),
+            "trace": list(self.trace), "scope": self.scope,
         }
 
 
@@ -88,7 +89,7 @@ def load_gate(path: str | Path) -> Gate:
         criteria.append(Criterion(
             id=raw["id"], title=raw["title"], requirement=raw["requirement"], mandatory=raw["mandatory"],
             suite=raw["suite"], gate=gate_id, threshold=threshold, stop_on_fail=raw.get("stop_on_fail", False),
-            source=raw.get("source"), trace=tuple(raw.get("trace") or ()),
+            source=raw.get("source"), trace=tuple(raw.get("trace") or ()), scope=raw.get("scope", "target"),
         ))
     limits = _regression_limits(path, lines, data, seen)
     criteria += [trend_criterion(limit, gate_id) for limit in limits]

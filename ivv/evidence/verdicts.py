@@ -5,7 +5,8 @@ trusted. Then per criterion and per target: FAIL if any record failed; else NOT 
 passed or anything is a gap (a test that started but never finished, a deselected test); else PASS. An
 active waiver (for that target, or for every target) turns FAIL or NOT VERIFIED into WAIVED; an expired
 one covers nothing and the reason says so. The criterion takes the worst of its targets (FAIL > NOT
-VERIFIED > WAIVED > PASS). Records without a target concern every target of the criterion. In a fleet
+VERIFIED > WAIVED > PASS). Records without a target concern every target of the criterion; a criterion
+of `scope: fleet` PASSes only with such a fleet-wide record (one device cannot show a fleet converged). In a fleet
 (`fleet=`: the targets of a merged run) every criterion is decided on every fleet target, so a device on
 which nothing was measured is NOT VERIFIED there, never left out of the decision.
 Decision: PROCEED (every mandatory criterion PASS), PROCEED WITH CONDITIONS (every mandatory shortfall
@@ -100,8 +101,16 @@ def _waive(bucket: dict, cid: str, target: str | None, waivers, today: date) -> 
         bucket["reason"] = f"{reason.rstrip('.')}; the waiver expired on {expired[0].expires.isoformat()}."
 
 
+def _need_fleet_record(verdict: Verdict, reason: str, mine: list[Record], crit) -> tuple[Verdict, str]:
+    """A fleet-scoped criterion's device halves alone are no PASS: the fleet-wide record must be there."""
+    if verdict != PASS or getattr(crit, "scope", "target") != "fleet" or any(r.target is None for r in mine):
+        return verdict, reason
+    return NOT_VERIFIED, (f"{reason.rstrip('.')}; a fleet-wide criterion is decided when the devices' bundles "
+                          "are merged (ivv merge, or ivv gate over several devices): this run holds one device's half.")
+
+
 def _buckets(cid: str, own: list[Record], unfinished: dict, run_targets: list[str], waivers,
-             today: date, fleet: list[str] | None = None) -> dict[str, dict]:
+             today: date, fleet: list[str] | None = None, crit=None) -> dict[str, dict]:
     """The criterion decided on each target its records name (records without one count for all), and on
     every target of a fleet: a fleet target with nothing recorded for it is NOT VERIFIED there."""
     stalled = [(test, target) for test, (ids, target) in unfinished.items() if cid in ids]
@@ -113,7 +122,7 @@ def _buckets(cid: str, own: list[Record], unfinished: dict, run_targets: list[st
         mine = [r for r in own if r.target in (target, None)]
         waiting = [test for test, t in stalled if t in (target, None)]
         bound = binding_lib.binding(mine)
-        verdict, reason = _bucket_verdict(mine, waiting, bound)
+        verdict, reason = _need_fleet_record(*_bucket_verdict(mine, waiting, bound), mine, crit)
         if not mine and not waiting:
             reason = f"nothing was recorded for it on {target}."
         bucket = {"verdict": verdict, "reason": reason, "evidence": [r.seq for r in mine],
@@ -226,7 +235,7 @@ def derive(records: list[Record], gates=None, waivers=(), today: date | None = N
     entries: dict[str, dict] = {}
     for cid, crit in [(c.id, c) for c in criteria] + [(cid, None) for cid in adhoc]:
         own = [r for r in records if r.criterion == cid and r.kind != "test"]
-        buckets = _buckets(cid, own, unfinished, run_targets, waivers, today, fleet)
+        buckets = _buckets(cid, own, unfinished, run_targets, waivers, today, fleet, crit)
         findings = _findings(cid, buckets, integrity.problems, selection, own)
         entries[cid] = _entry(cid, crit, own, buckets, findings, waivers, today)
     gate_out = {}
