@@ -66,12 +66,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def suite_folders(root: Path) -> list[str]:
+    """The suite names under `root`: its folders, less private ones (`_x`, `.x`)."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))) \
+        if root.is_dir() else []
+
+
 def suite_paths(selection: str | None, root: Path | None = None) -> list[str]:
     """The suite folders to run; an unknown suite name is a configuration error."""
     root = root or resources.shipped("suites")
     if not root.is_dir():
         raise ConfigError(f"--suites-dir {root}: no such folder")
-    available = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", ".")))
+    available = suite_folders(root)
     if not selection:
         return [str(root / name) for name in available]
     chosen = [name.strip() for name in selection.split(",") if name.strip()]
@@ -185,8 +191,7 @@ def check_suites(gates: GateSet, suites_dir: Path | None) -> None:
     naming the gate file, not a criterion left NOT VERIFIED for want of a test. Regression limits (trend.*)
     are judged by ivv against the baseline, so they need no folder."""
     roots = [resources.shipped("suites"), *([suites_dir] if suites_dir else [])]
-    folders = {p.name for root in roots if root.is_dir() for p in root.iterdir()
-               if p.is_dir() and not p.name.startswith(("_", "."))}
+    folders = {name for root in roots for name in suite_folders(root)}
     for gate in gates.gates:
         for criterion in gate.criteria:
             if criterion.suite not in folders and criterion.suite != TREND_SUITE:
