@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 
-from ivv.security.findings import Finding, Undecided
+from ivv.evidence.facts import Fact, Undecided
 from ivv.security.surface import LEAST_EXPOSURE
 from ivv.targets.facts import Listener, parse_ps, parse_ss  # noqa: F401 - the listener type and parsers, for callers
 
@@ -71,12 +71,12 @@ def judge(listeners: list[Listener], configured: dict[int, str]) -> tuple[bool, 
 
 def exposure_probe(listeners: list[Listener], configured: dict[int, str], source: str,
                    raw: str = "", users: dict[int, str] | None = None,
-                   allowed_users: list[str] | None = None) -> Finding | Undecided:
+                   allowed_users: list[str] | None = None) -> Fact | Undecided:
     name = "every listening port bound as configured"
     if not configured:
-        return Undecided(LEAST_EXPOSURE, name, "the profile gives no bind address for any port")
+        return Undecided(name, "the profile gives no bind address for any port", criterion=LEAST_EXPOSURE)
     if not listeners:
-        return Undecided(LEAST_EXPOSURE, name, f"no listening socket of the service found ({source})")
+        return Undecided(name, f"no listening socket of the service found ({source})", criterion=LEAST_EXPOSURE)
     passed, problems, lines = judge(listeners, configured)
     if allowed_users and users:
         wrong = sorted({f"pid {pid} runs as {user}" for pid, user in users.items() if user not in allowed_users})
@@ -86,9 +86,10 @@ def exposure_probe(listeners: list[Listener], configured: dict[int, str], source
     elif users:
         lines.append(f"process users (not judged: the profile names no service user): "
                      f"{sorted(set(users.values()))}")
-    return Finding(LEAST_EXPOSURE, name, passed,
-                   expected="; ".join(f"port {p} on {a}" for p, a in sorted(configured.items())),
-                   observed="; ".join(problems) if problems else f"{len(listeners)} socket(s), all as configured",
-                   exchange=f"# listening sockets of the service ({source})\n" + "\n".join(lines) + "\n"
-                            + (f"\n# raw output\n{raw}" if raw else ""),
-                   details={"listeners": [s.text() for s in listeners], "configured": configured})
+    exchange = (f"# listening sockets of the service ({source})\n" + "\n".join(lines) + "\n"
+                + (f"\n# raw output\n{raw}" if raw else ""))
+    return Fact(name, passed,
+                expected="; ".join(f"port {p} on {a}" for p, a in sorted(configured.items())),
+                observed="; ".join(problems) if problems else f"{len(listeners)} socket(s), all as configured",
+                exchanges=(exchange,), details={"listeners": [s.text() for s in listeners], "configured": configured},
+                criterion=LEAST_EXPOSURE)
