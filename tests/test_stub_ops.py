@@ -60,23 +60,27 @@ def stub(tmp_path: Path, archives: Path, knobs=(), data: str | None = "data", sc
     return path
 
 
-def gate_file(tmp_path: Path) -> Path:
+def gate_file(tmp_path: Path, criteria=CRITERIA, thresholds: dict | None = None) -> Path:
     shipped = yaml.safe_load((ROOT / "deployment" / "gates" / "cdr-deployment.yaml").read_text())
     shipped["gate"]["id"] = "ops-stub"
-    shipped["criteria"] = [dict(c, stop_on_fail=False) for c in shipped["criteria"] if c["id"] in CRITERIA]
+    shipped["criteria"] = [dict(c, stop_on_fail=False, **({"threshold": thresholds[c["id"]]}
+                                                          if c["id"] in (thresholds or {}) else {}))
+                           for c in shipped["criteria"] if c["id"] in criteria]
     shipped["settings"] = {**shipped.get("settings", {}), "health": {"ready_transition_timeout_s": 8,
-                                                                     "latency_samples": 5}}
+                                                                     "latency_samples": 5},
+                           "rollback": {"repeats": 1}}
     path = tmp_path / "gate.yaml"
     path.write_text(yaml.safe_dump(shipped, sort_keys=False))
     return path
 
 
-def gate(tmp_path: Path, profile: Path, suites: str) -> tuple[dict, list[dict], str]:
+def gate(tmp_path: Path, profile: Path, suites: str, criteria=CRITERIA, thresholds: dict | None = None,
+         pytest_args=()) -> tuple[dict, list[dict], str]:
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(yaml.safe_dump({"targets": [{"name": "bench", "kind": "local", "environment": "production"}]}))
-    cmd = [sys.executable, "-m", "ivv.cli", "gate", "--gate", str(gate_file(tmp_path)), "--profile", str(profile),
-           "--inventory", str(inventory), "--suites", suites, "--reports", str(tmp_path / "reports"),
-           "--run-id", "run"]
+    cmd = [sys.executable, "-m", "ivv.cli", "gate", "--gate", str(gate_file(tmp_path, criteria, thresholds)),
+           "--profile", str(profile), "--inventory", str(inventory), "--suites", suites,
+           "--reports", str(tmp_path / "reports"), "--run-id", "run", *(["--", *pytest_args] if pytest_args else [])]
     try:
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
                               env={k: v for k, v in os.environ.items() if not k.startswith("CAMERA_SERVICE_")})
@@ -87,7 +91,7 @@ def gate(tmp_path: Path, profile: Path, suites: str) -> tuple[dict, list[dict], 
     bundle = tmp_path / "reports" / "run"
     verdicts = json.loads((bundle / "verdicts.json").read_text())["criteria"]
     records = [json.loads(line) for line in (bundle / "evidence.jsonl").read_text().splitlines() if line.strip()]
-    return {c: verdicts[c]["verdict"] for c in CRITERIA}, records, done.stdout[-3000:] + done.stderr[-3000:]
+    return {c: verdicts[c]["verdict"] for c in criteria}, records, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def named(records: list[dict], criterion: str, prefix: str) -> list[dict]:
@@ -149,3 +153,23 @@ def test_health_without_a_documented_schema_is_not_verified(tmp_path, archives):
     verdicts, records, out = gate(tmp_path, stub(tmp_path, archives, schema=False), "health")
     assert verdicts["ops.monitoring"] == "NOT VERIFIED", out
     assert any("documents no schema" in (r.get("reason") or "") for r in records), out
+
+
+ROLLBACK = ("ops.rollback_time", "ops.data_preserved")
+WITHIN = {"ops.rollback_time": {"op": "<=", "value": 6, "unit": "s"}}   # the stand-in rolls back in about 1 s
+
+
+@pytest.mark.parametrize("knobs, expected", [((), "PASS"), (["slow_rollback"], "FAIL")], ids=["honest", "slow"])
+def test_a_rollback_slower_than_the_gate_allows_fails_rollback_time(tmp_path, archives, knobs, expected):
+    """The timed rollback alone (the stand-in has no broken release, so that test is deselected and the
+    criterion can be no better than NOT VERIFIED): the measurement decides PASS or FAIL."""
+    verdicts, records, out = gate(tmp_path, stub(tmp_path, archives, knobs=knobs), "rollback", ROLLBACK, WITHIN,
+                                  ("-k", "rollback_time_and_state_restored"))
+    timed = [r for r in records if r["criterion"] == "ops.rollback_time" and r["kind"] == "measurement"]
+    assert [r["verdict"] for r in timed] == [expected], (timed, out)
+    assert (timed[0]["value"] > 8) == (expected == "FAIL"), timed            # the command's own time
+    assert verdicts["ops.rollback_time"] == ("FAIL" if expected == "FAIL" else "NOT VERIFIED"), out
+    kept = named(records, "ops.data_preserved", "run 1: data sha256 unchanged")
+    assert kept and kept[0]["verdict"] == "PASS", kept    # marker files were the data: the stand-in has no camera API
+    residue = named(records, "ops.rollback_time", "run 1: no files of")
+    assert residue and residue[0]["verdict"] == "PASS", residue   # its pid files are no residue of 1.1.0

@@ -251,11 +251,14 @@ class StackOps:
         return without_noise(file_inventory(self.target, roots, skip=self._volatile()))
 
     def _volatile(self) -> list[str]:
-        """Paths whose contents change by design while the service runs (faults file, logs)."""
+        """Paths whose contents change by design while the service runs (faults file, logs, the pid files
+        of its components): never residue of a release, whatever tree they sit in."""
         out = []
         if self.profile.faults and self.profile.faults.get("file"):
             out.append(self.profile.faults["file"])
-        return out
+        if self.paths.get("logs"):
+            out.append(self.paths["logs"])
+        return out + [c.pidfile for c in self.stack.components if c.pidfile]
 
     def config_inventory(self) -> dict:
         roots = [self.paths[k] for k in ("config", "secrets_file") if self.paths.get(k)]

@@ -7,6 +7,8 @@ tar -xzf "$archive" -C "$root/releases/$version"
 ln -sfn "$root/releases/$version" "$root/current"
 knobs=$(cat "$root/config/knobs" 2>/dev/null || true)
 case " $knobs " in *" ignore_env "*) environment=development;; esac
+# slow_rollback: the profile's rollback (IVV_STUB_ROLLBACK=1) takes 8 s more than an install
+case " $knobs " in *" slow_rollback "*) [ "${IVV_STUB_ROLLBACK:-}" = 1 ] && sleep 8;; esac
 printf 'environment: %s\nlevel: %s\n' "$environment" "$([ "$environment" = production ] && echo WARNING || echo INFO)" \
     > "$root/config/app.yaml"
 echo "$environment" > "$root/config/environment"
