@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from ivv.rpc.client import RpcError, RpcErrorResponse
+
 
 def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:
     """Make the service write data the way a user would: one snapshot and one short recording.
@@ -20,3 +22,15 @@ def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:
         stopped = {"note": f"stop_recording: {exc}"}
     results.append({"start_recording": started, "stop_recording": stopped})
     return results
+
+
+def write_user_data(stack, ops, device: str) -> list[dict]:
+    """The data an operation must keep: what the API writes where the stack takes the camera calls (its
+    failure kept, not raised: a stack without that API still has its data compared) and one marker file
+    per data folder in any case (`ops.seed_data_markers`)."""
+    try:
+        with stack.client("operator", timeout=60) as client:
+            written = write_data_via_api(client, device)
+    except (RpcError, RpcErrorResponse, OSError) as exc:
+        written = [{"not written through the API": f"{type(exc).__name__}: {exc}"}]
+    return written + [{"marker": path} for path in ops.seed_data_markers()]

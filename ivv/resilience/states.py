@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ivv.errors import StackError
-from ivv.ops.apidata import write_data_via_api
+from ivv.ops.apidata import write_user_data
 
 PREFIX = "ivv-res-"
 
@@ -72,9 +72,7 @@ class Checkpoints:
             if not (op.succeeded and op.ready):
                 raise StackError(f"{self.target.name}: installing {subject.previous} for the resilience trials "
                                  f"failed: {ops.dump(op.as_dict())[-1500:]}")
-        with stack.client("operator", timeout=60) as client:
-            write_data_via_api(client, subject.profile.camera.get("device", "/dev/video0"))
-        ops.seed_data_markers()
+        write_user_data(stack, ops, subject.profile.camera.get("device", "/dev/video0"))
         stack.upload(subject.current)
         subject.sync()
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from ivv.ops.apidata import write_data_via_api
-from ivv.rpc.client import RpcError, RpcErrorResponse
+from ivv.ops.apidata import write_user_data
 
 
 @pytest.fixture(scope="module")
@@ -11,13 +10,6 @@ def baseline(ops, deployed_stack, profile):
     """N installed and ready, data written through the API where the stack takes the camera calls (and
     marker files in every data folder in any case), and the facts rollback must restore; the current
     release is installed again afterwards so later suites test what they expect."""
-    def write_data():
-        try:
-            with deployed_stack.client("operator", timeout=30) as client:
-                written = write_data_via_api(client, profile.camera.get("device", "/dev/video0"))
-        except (RpcError, RpcErrorResponse, OSError) as exc:   # no camera API: the marker files are the data
-            written = [{"not written through the API": f"{type(exc).__name__}: {exc}"}]
-        return written + [{"marker": path} for path in ops.seed_data_markers()]
-
-    yield ops.rollback_baseline(write_data)
+    device = profile.camera.get("device", "/dev/video0")
+    yield ops.rollback_baseline(lambda: write_user_data(deployed_stack, ops, device))
     ops.upgrade(ops.current_version)
