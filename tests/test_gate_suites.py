@@ -53,3 +53,15 @@ def test_every_gate_criterion_is_decided_in_the_suite_the_gate_names(tmp_path):
             if criterion.suite not in where:
                 wrong.append(f"{path.name}: {criterion.id} has suite {criterion.suite!r}, decided in {where or 'no suite'}")
     assert GATES and not wrong, "\n".join(wrong)
+
+
+def test_a_suite_whose_gate_is_left_out_is_not_run(tmp_path):
+    """`ivv gate --gate cdr-deployment` runs the tests of that gate's criteria only: the resilience and
+    performance suites (other gates) record nothing, so they cannot fail for want of their settings."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "--ivv-reports", str(tmp_path / "reports"), "--ivv-gate", "cdr-deployment"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin",
+                                                                                     "HOME": str(tmp_path)})
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    suites = {line.split("/")[1] for line in collected}
+    assert suites == {"deployment", "documentation", "health", "rollback"}, done.stdout[-2000:] + done.stderr[-2000:]

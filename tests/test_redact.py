@@ -65,7 +65,8 @@ def test_secret_planted_in_a_test_appears_nowhere_in_the_bundle(tmp_path):
     planted, passed_in = "tok-PLANTED-6c1f0e9a2b", "cli-secret-77d1e2"
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "demo_suite.py",
-         "--ivv-gate", str(root / "tests" / "demo" / "demo-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"),
+         "--ivv-gate", str(root / "tests" / "demo" / "demo-gate.yaml"),
+         "--ivv-gate", str(root / "tests" / "demo" / "redaction-gate.yaml"), "--ivv-reports", str(tmp_path / "reports"),
          "--ivv-run-id", "secret", "--ivv-secret", passed_in],
         cwd=suite, capture_output=True, text=True, timeout=120,
         env={**os.environ, "IVV_DEMO_SECRET": planted, "IVV_SECRET_EXTRA": "env-secret-5a5a5a"})

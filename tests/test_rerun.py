@@ -26,11 +26,11 @@ def test_rerun_runs_only_what_was_not_verified(tmp_path):
     bundle = tmp_path / "out" / "again"
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["rerun_of"]["run_id"] == "first", again.stdout + again.stderr
-    # demo.redaction: its test is skipped unless IVV_DEMO_SECRET is set
-    assert set(manifest["rerun_of"]["criteria"]) == {"demo.skipped", "demo.untested", "demo.redaction"}
+    # demo.redaction is in no loaded gate, so its test runs in neither run
+    assert set(manifest["rerun_of"]["criteria"]) == {"demo.skipped", "demo.untested"}
     tests = [json.loads(line) for line in (bundle / "evidence.jsonl").read_text().splitlines()]
     ran = {r["test"].split("::")[-1] for r in tests if r["kind"] == "test" and r["value"] != "started"}
-    assert ran == {"test_skipped", "test_secret_everywhere"}, ran
+    assert ran == {"test_skipped"}, ran
     criteria = json.loads((bundle / "verdicts.json").read_text())["criteria"]
     assert criteria["demo.latency"]["verdict"] == "NOT VERIFIED" and "deselected" in criteria["demo.latency"]["reason"]
 

@@ -199,7 +199,9 @@ def harvest(probe: Probe) -> None:
                     continue
 
 
-HOLD_S = 1.0
+# How long produce() lets what it started run before stopping it: a recording stopped at once may
+# leave no file, and on a slow device (the emulated one) the recorder takes over a second to write one.
+HOLD_S = 4.0
 
 
 def produce(probe: Probe) -> None:
@@ -219,7 +221,7 @@ def produce(probe: Probe) -> None:
                     probe.call(cli, m.name, valid_params(m, probe.observed))
                 except RpcError:
                     continue
-        time.sleep(HOLD_S)  # a recording stopped at once may leave no file
+        time.sleep(HOLD_S)
         for method, params in undo_calls(contract, probe.observed):
             try:
                 probe.call(cli, method, params)

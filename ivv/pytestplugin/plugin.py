@@ -141,6 +141,19 @@ def _suite_of(item: pytest.Item) -> str | None:
     return suite_of(item.nodeid)
 
 
+def asked_for(gates, criteria: list[str]) -> bool:
+    """A test is run when a loaded gate has one of its criteria (or it names none, or no gate is loaded):
+    a suite whose gate was left out records nothing it was not asked for."""
+    return not gates or not criteria or any(c in gates for c in criteria)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    if state is None or config.getoption("ivv_collect_to"):
+        return
+    items[:] = [item for item in items if asked_for(state.gates, _criteria_of(item))]
+
+
 def pytest_deselected(items) -> None:
     """-k, -m, --deselect: tests of criteria left out of this run."""
     config = items[0].config if items else None
@@ -159,7 +172,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         selection_lib.write_collected(opt("ivv_collect_to"), session.items, session.config.rootpath)
         return
     if opt("ivv_expect"):
-        state.selection.compare(opt("ivv_expect"), session.items)
+        state.selection.compare(opt("ivv_expect"), session.items, lambda ids: asked_for(state.gates, ids))
     if state.bundle is not None:
         state.selection.record(state.bundle)
 

@@ -57,12 +57,13 @@ class Selection:
                 self.left_out.setdefault(item.nodeid, {"test": item.nodeid, "criteria": criteria_of(item),
                                                        "why": DESELECTED, "target": target_param(item)})
 
-    def compare(self, expected_file: str | Path, items) -> None:
-        """Tests the collect-only pass found that this run neither collected nor deselected."""
+    def compare(self, expected_file: str | Path, items, asked=lambda criteria: True) -> None:
+        """Tests the collect-only pass found that this run neither collected nor deselected (of those the
+        loaded gates ask for: `asked(criteria)`)."""
         expected = json.loads(Path(expected_file).read_text(encoding="utf-8"))["tests"]
         collected = {item.nodeid for item in items}
         for nodeid, info in sorted(expected.items()):
-            if nodeid not in collected and nodeid not in self.left_out:
+            if nodeid not in collected and nodeid not in self.left_out and asked(info["criteria"]):
                 self.left_out[nodeid] = {"test": nodeid, "criteria": list(info["criteria"]), "why": NOT_COLLECTED,
                                          "target": info.get("target")}
 
