@@ -16,7 +16,8 @@ def test_rollback_time_and_state_restored(evidence, ops, baseline, ivv_gates):
     times, runs = [], []
     for run in range(1, repeats + 1):
         up, back, after = ops.upgrade_then_rollback(baseline)
-        runs.append({"run": run, "upgrade": up.as_dict(), "rollback": back.as_dict(), "after": after.summary()})
+        runs.append({"run": run, "upgrade": up.as_dict(), "rollback": back.as_dict(), "after": after.summary(),
+                     **({"data_written_before": baseline.written} if run == 1 else {})})   # API results, markers
         evidence.check("ops.rollback_time", f"run {run}: upgrade to {baseline.next_version} answers as it",
                        up.succeeded and up.ready and after.upgraded_version == baseline.next_version,
                        expected=baseline.next_version, observed=after.upgraded_version)
