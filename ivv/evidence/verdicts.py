@@ -103,7 +103,7 @@ def _waive(bucket: dict, cid: str, target: str | None, waivers, today: date) -> 
 
 def _need_fleet_record(verdict: Verdict, reason: str, mine: list[Record], crit) -> tuple[Verdict, str]:
     """A fleet-scoped criterion's device halves alone are no PASS: the fleet-wide record must be there."""
-    if verdict != PASS or getattr(crit, "scope", "target") != "fleet" or any(r.target is None for r in mine):
+    if verdict != PASS or crit is None or crit.scope != "fleet" or any(r.target is None for r in mine):
         return verdict, reason
     return NOT_VERIFIED, (f"{reason.rstrip('.')}; a fleet-wide criterion is decided when the devices' bundles "
                           "are merged (ivv merge, or ivv gate over several devices): this run holds one device's half.")
