@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import logging.handlers
+import faulthandler
 import signal
 import sys
 from pathlib import Path
@@ -36,6 +37,9 @@ def setup_logging(section: dict) -> None:
     logging.getLogger("websockets").setLevel(max(level, logging.WARNING))
 
 
+STOP_LIMIT_S = 30      # seconds; each recording gets 5 s to finish its file
+
+
 async def serve(service: Service) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -46,7 +50,10 @@ async def serve(service: Service) -> None:
         loop.add_signal_handler(signal.SIGTERM, lambda: log.warning("fault ignore_sigterm: SIGTERM ignored"))
     await service.start()
     await stop.wait()
-    logging.getLogger("camera_service").info("stopping")
+    log.info("stopping")
+    # a bounded stop: one that hangs past STOP_LIMIT_S writes every thread's stack to stderr (the journal,
+    # so the hang can be found) and exits with status 1, long before systemd's stop timeout would kill it
+    faulthandler.dump_traceback_later(STOP_LIMIT_S, exit=True)
     await service.stop()
 
 
