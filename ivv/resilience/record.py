@@ -91,6 +91,18 @@ def record_claim(evidence, trials: list[Trial], criterion: str, limits, headline
                           details=details)
 
 
+FIRST_FRAME = "res.first_frame"
+
+
+def record_trials(evidence, trials: list[Trial], criterion: str, limits, headline: str | None = None):
+    """Every trial of one fault kind, for its criterion and for the first frame after recovery, and the
+    claim they support for the criterion: what each resilience test records."""
+    for trial in trials:
+        record_trial(evidence, trial, criterion)
+        record_trial(evidence, trial, FIRST_FRAME)
+    return record_claim(evidence, trials, criterion, limits, headline=headline)
+
+
 def record_worst(evidence, measures: list[Measure], trials: int) -> None:
     """The worst of a measurement over the trials, with every trial's value as the plotted series."""
     measures = [m for m in measures if m.value is not None]

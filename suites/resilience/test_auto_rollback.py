@@ -2,13 +2,10 @@
 
 import pytest
 
-from ivv.resilience.record import record_claim, record_trial
+from ivv.resilience.record import record_trials
 
 
 @pytest.mark.criterion("res.auto_rollback", "res.first_frame")
 def test_declared_rollback_triggers(evidence, campaign, step):
     trials = step(campaign.auto_rollbacks, "res.auto_rollback")
-    for trial in trials:
-        record_trial(evidence, trial, "res.auto_rollback")
-        record_trial(evidence, trial, "res.first_frame")
-    record_claim(evidence, trials, "res.auto_rollback", campaign.limits)
+    record_trials(evidence, trials, "res.auto_rollback", campaign.limits)

@@ -2,13 +2,10 @@
 
 import pytest
 
-from ivv.resilience.record import record_claim, record_trial
+from ivv.resilience.record import record_trials
 
 
 @pytest.mark.criterion("res.camera_loss", "res.first_frame")
 def test_camera_loss_is_reported_and_recovered(evidence, campaign, step, destructive):
     trials = step(campaign.camera_losses, "res.camera_loss")
-    for trial in trials:
-        record_trial(evidence, trial, "res.camera_loss")
-        record_trial(evidence, trial, "res.first_frame")
-    record_claim(evidence, trials, "res.camera_loss", campaign.limits, headline="camera back to ready")
+    record_trials(evidence, trials, "res.camera_loss", campaign.limits, headline="camera back to ready")

@@ -2,13 +2,10 @@
 
 import pytest
 
-from ivv.resilience.record import record_claim, record_trial
+from ivv.resilience.record import record_trials
 
 
 @pytest.mark.criterion("res.crash_recovery", "res.first_frame")
 def test_crashed_components_come_back(evidence, campaign, step):
     trials = step(campaign.crashes, "res.crash_recovery")
-    for trial in trials:
-        record_trial(evidence, trial, "res.crash_recovery")
-        record_trial(evidence, trial, "res.first_frame")
-    record_claim(evidence, trials, "res.crash_recovery", campaign.limits, headline="kill -9")
+    record_trials(evidence, trials, "res.crash_recovery", campaign.limits, headline="kill -9")

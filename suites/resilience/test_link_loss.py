@@ -2,13 +2,10 @@
 
 import pytest
 
-from ivv.resilience.record import record_claim, record_trial
+from ivv.resilience.record import record_trials
 
 
 @pytest.mark.criterion("res.link_loss_upgrade", "res.first_frame")
 def test_link_loss_during_upgrade(evidence, campaign, step):
     trials = step(campaign.link_losses, "res.link_loss_upgrade")
-    for trial in trials:
-        record_trial(evidence, trial, "res.link_loss_upgrade")
-        record_trial(evidence, trial, "res.first_frame")
-    record_claim(evidence, trials, "res.link_loss_upgrade", campaign.limits, headline="upgrade start to its end")
+    record_trials(evidence, trials, "res.link_loss_upgrade", campaign.limits, headline="upgrade start to its end")
