@@ -25,7 +25,7 @@ from ivv.security.surface import (
 from ivv.security.wire import Transcript
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def surface(security):
     """The attack surface as the profile describes it (JWT algorithm and claims, rate-limit code)."""
     return as_profiled(security.surface, security.profile)
