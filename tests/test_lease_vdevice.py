@@ -62,7 +62,8 @@ def test_second_run_waits_then_proceeds(board, tmp_path, vdevice):
     out1, err1 = first.communicate(timeout=180)
     out2, err2 = second.communicate(timeout=180)
     assert first.returncode == 0 and second.returncode == 0, (out1, err1, out2, err2)
-    assert "leased by run first" in err2 and "waiting" in err2, err2
+    said = out2 + err2        # the line goes past pytest's capture, through its terminal reporter
+    assert "ivv: board: leased by run first" in said and "waiting" in said, (said, _leases(tmp_path, "second"))
     assert _leases(tmp_path, "second")["board"]["run_id"] == "second"
     assert vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0  # released at the end
 

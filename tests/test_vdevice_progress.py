@@ -1,4 +1,4 @@
-"""Build and boot progress reaches a non-interactive log although pytest captures fixture output.
+"""Build and boot progress (and announced lines: a lease wait, a device left out) reaches a non-interactive log although pytest captures fixture output.
 
 A tiny pytest session in a subprocess (output to pipes, as in CI): its fixture reports steps and runs a
 slow command with a heartbeat, as the virtual device's image build and boot do. The lines must be in the
@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from ivv.vdevice.progress import Progress
+from ivv.vdevice.progress import Progress, announce
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +24,8 @@ def device(tmp_path_factory):
     progress = Progress()
     progress.step("phase one: building the image")
     print("a plain line the capture keeps", file=sys.stderr)
+    print("a line to the original stderr the capture keeps too", file=sys.__stderr__, flush=True)
+    announce("ivv: board: leased by run first; waiting")
     progress.run("slow command", [sys.executable, "-c",
                  "import time\\nfor i in range(4):\\n    print('working', i, flush=True); time.sleep(0.3)"],
                  tmp_path_factory.mktemp("log") / "build.log", timeout=30, heartbeat=0.25)
@@ -48,6 +50,9 @@ def test_progress_lines_reach_the_log_of_a_captured_pytest_session(tmp_path):
     assert "slow command: started" in text and "slow command: done" in text, out
     assert any("slow command: working" in line for line in lines), out  # the heartbeat with the last output
     assert "a plain line the capture keeps" not in out  # capture really was on for the fixture
+    # a lease wait is announced past capture; printing to sys.__stderr__ is not (fd 2 is captured too)
+    assert "ivv: board: leased by run first; waiting" in out, out
+    assert "the capture keeps too" not in out, out
 
 
 def test_outside_pytest_lines_go_to_the_given_stream_or_stderr():

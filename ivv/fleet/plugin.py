@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from ivv.errors import IvvError
 from ivv.fleet import plan, preflight
 from ivv.pytestplugin.selection import criteria_of, target_param
+from ivv.vdevice.progress import announce
 
 RESULTS = pytest.StashKey[dict]()
 
@@ -73,7 +72,7 @@ def _preflight(config: pytest.Config, pool, name: str) -> preflight.Preflight:
     if current is not None:
         current.update_manifest("preflight", {name: result.as_dict()})
     verdict = "ok" if result.ok else f"LEFT OUT ({result.reason})"
-    print(f"ivv: {name}: pre-run health check {verdict}", file=sys.__stderr__, flush=True)
+    announce(f"ivv: {name}: pre-run health check {verdict}")
     return result
 
 

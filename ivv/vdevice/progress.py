@@ -48,6 +48,14 @@ def _through_pytest(line: str) -> bool:
     return True
 
 
+def announce(line: str) -> None:
+    """A line the user must see while it matters (a lease wait, a device left out): through the running
+    pytest session past its capture, else to stderr. Printing to `sys.__stderr__` inside a fixture is not
+    enough: pytest's fd-level capture has taken file descriptor 2 as well."""
+    if not _through_pytest(line):
+        print(line, file=sys.stderr, flush=True)
+
+
 class Progress:
     """Prints `ivv progress [  12.3s] message` lines; `quiet` keeps them out of the way in tests. Without
     an explicit `stream` a line goes through the running pytest session (past its capture) or to stderr."""
@@ -64,9 +72,10 @@ class Progress:
         if self.quiet:
             return
         line = f"{PREFIX} [{self.elapsed():6.1f}s] {message}"
-        if self.stream is None and _through_pytest(line):
-            return
-        print(line, file=self.stream or sys.stderr, flush=True)
+        if self.stream is None:
+            announce(line)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def run(self, label: str, argv: Sequence[str], log: Path, timeout: float, heartbeat: float = 15.0,
             **kwargs) -> None:
