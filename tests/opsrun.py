@@ -148,26 +148,26 @@ def set_faults(vdevice, profile_path: Path, knobs: dict) -> None:
     path = prof.faults["file"]
     vdevice.run(f"printf %s {shlex.quote(text)} | sudo tee {shlex.quote(path)} >/dev/null", timeout=30, check=True)
     if prof.faults.get("apply"):
-        _run_explained(vdevice, prof.faults["apply"])
+        _run_explained(vdevice, prof.faults["apply"], prof.units)
 
 
 def clear_faults(vdevice, profile_path: Path = DEFAULT_PROFILE) -> None:
     from ivv.config import profile as profile_lib
     prof = profile_lib.load(profile_path)
     if prof.faults and prof.faults.get("clear"):
-        _run_explained(vdevice, prof.faults["clear"])
+        _run_explained(vdevice, prof.faults["clear"], prof.units)
 
 
-def _run_explained(vdevice, cmd: str, timeout: float = 120) -> None:
-    """Run a restart-type command; when it hangs, say what the device's units were doing at the time."""
+def _run_explained(vdevice, cmd: str, units: list[str], timeout: float = 120) -> None:
+    """Run a restart-type command; when it hangs, say what the profile's units were doing at the time."""
     from ivv.targets.base import CommandTimeout
     try:
         vdevice.run(cmd, timeout=timeout)
     except CommandTimeout as exc:
-        state = vdevice.run("sudo systemctl list-jobs --no-pager; sudo systemctl status --no-pager -n 0 "
-                            "camera-service camera-service-watchdog mediamtx; sudo journalctl --no-pager -n 150 "
-                            "-u camera-service -u camera-service-watchdog -u 'camera-service-rollback*'",
-                            timeout=30)
+        names = " ".join(shlex.quote(u) for u in units)
+        journal = " ".join(f"-u {shlex.quote(u)}" for u in units)
+        state = vdevice.run(f"sudo systemctl list-jobs --no-pager; sudo systemctl status --no-pager -n 0 {names}; "
+                            f"sudo journalctl --no-pager -n 150 {journal}", timeout=30)
         raise AssertionError(f"{exc}\n--- device state ---\n{state.stdout[-12000:]}") from exc
 
 
