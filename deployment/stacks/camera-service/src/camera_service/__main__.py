@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import logging
 import logging.handlers
-import faulthandler
 import signal
 import sys
 from pathlib import Path
