@@ -5,9 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 TOX    := $(VENV)/bin/tox
 # Debian packages the host needs: QEMU and debootstrap build and boot the virtual device,
-# ssh reaches devices, ffmpeg serves the local stack's media, chromium checks the HTML report and prints
+# ssh reaches devices (sshd: a stand-in load-generator host in the self-tests), ffmpeg serves the local
+# stack's media, chromium checks the HTML report and prints
 # gate-review.pdf (fonts-dejavu-core: the report's font), poppler-utils reads the PDF back in the self-tests.
-DEB_PACKAGES := qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client ffmpeg ca-certificates chromium fonts-dejavu-core poppler-utils
+DEB_PACKAGES := qemu-system-x86 qemu-utils debootstrap e2fsprogs openssh-client openssh-server ffmpeg ca-certificates chromium fonts-dejavu-core poppler-utils
 
 REPORTS ?= reports
 ARGS ?=

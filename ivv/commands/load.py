@@ -1,10 +1,12 @@
 """`ivv load`: one load run against a JSON-RPC WebSocket endpoint, decided by the gate's perf criteria.
 
     ivv load --local-stack [--workers 2]                  # the reference stack as local processes
+    ivv load --local-stack --inventory lab.yaml --loadgen lg1   # plus Locust workers on host lg1, over SSH
     ivv load --url ws://127.0.0.1:8002/ws --token-env MY_TOKEN [--pid N | --unit camera-service --target T]
 
 The load shape comes from the gate's `load` settings (options override it); with `--workers N` Locust's
-own master and N worker processes on this machine generate it. Prints the measured performance table
+own master and N worker processes on this machine generate it, with `--loadgen NAME` also the workers
+of that inventory host (role loadgen, ivv.load.remote). Prints the measured performance table
 and writes everything (Locust CSVs and HTML report, every request, resource samples, plots, evidence
 journal) to --out. Exit status: 0 every measured criterion PASS, 1 one FAILs, 2 bad input.
 """
@@ -12,6 +14,7 @@ journal) to --out. Exit status: 0 every measured criterion PASS, 1 one FAILs, 2 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import time
@@ -48,6 +51,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sample.add_argument("--unit", help="sample this systemd unit's MainPID (on --target, with sudo)")
     parser.add_argument("--target", help="inventory target where the sampled process runs (default: this machine)")
     parser.add_argument("--inventory", default=None, metavar="FILE")
+    parser.add_argument("--loadgen", action="append", default=[], metavar="NAME",
+                        help="an inventory host with role loadgen whose Locust workers join the run (repeatable)")
     parser.add_argument("--interval", type=float, default=1.0, help="resource sampling interval, seconds")
     parser.add_argument("--out", default=None, metavar="DIR", help="output folder (default reports/load-<time>)")
     parser.set_defaults(func=run)
@@ -79,6 +84,32 @@ def run(args) -> int:
     criteria = [c for c in (*figures.LOAD, *figures.MEMORY, *figures.GROWTH) if c in gates]
     if not criteria:
         raise ConfigError(f"gate {args.gate}: no perf.* criteria to decide the run")
+    with contextlib.ExitStack() as held:
+        if args.loadgen:
+            from ivv.config.inventory import load_inventory
+            from ivv.load import remote
+
+            overrides["hosts"] = held.enter_context(remote.generators(load_inventory(args.inventory), args.loadgen))
+        outcome = _load(args, settings, out, overrides)
+    if not outcome.samples:
+        criteria = [c for c in criteria if c not in (*figures.MEMORY, *figures.GROWTH)]
+    verdicts = perf.evaluate(outcome, gates, criteria)
+    figs = perf.figures_for(outcome, criteria)
+    table = figures.table(figs, {c: gates.criterion(c).threshold for c in criteria})
+    print(f"{figures._shape(outcome.result)}: {outcome.summary['requests']} calls")
+    widths = [max(len(str(r[i])) for r in [table["columns"], *table["rows"]]) for i in range(4)]
+    for row in [table["columns"], *table["rows"]]:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)))
+    lat = outcome.summary["latency"]
+    if lat.get("count"):
+        print(f"latency (HDR, ms): p50 {lat['p50_ms']:.2f}  p95 {lat['p95_ms']:.2f}  p99 {lat['p99_ms']:.2f}  "
+              f"max {lat['max_ms']:.2f}")
+    print(f"files: {out}")
+    return 0 if all(v["verdict"] == "PASS" for v in verdicts.values()) else 1
+
+
+def _load(args, settings: dict, out: Path, overrides: dict):
+    """One run against the local reference stack or against --url."""
     if args.local_stack:
         from ivv.config import profile as profile_mod
         from ivv.stack.local import start_local
@@ -99,18 +130,4 @@ def run(args) -> int:
         target, selector = _sampling(args)
         endpoint = perf.LoadEndpoint(args.url, token, target, selector)
         outcome = perf.run(endpoint, settings, out, source=f"gate {args.gate} `load` settings", **overrides)
-    if not outcome.samples:
-        criteria = [c for c in criteria if c not in (*figures.MEMORY, *figures.GROWTH)]
-    verdicts = perf.evaluate(outcome, gates, criteria)
-    figs = perf.figures_for(outcome, criteria)
-    table = figures.table(figs, {c: gates.criterion(c).threshold for c in criteria})
-    print(f"{figures._shape(outcome.result)}: {outcome.summary['requests']} calls")
-    widths = [max(len(str(r[i])) for r in [table["columns"], *table["rows"]]) for i in range(4)]
-    for row in [table["columns"], *table["rows"]]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)))
-    lat = outcome.summary["latency"]
-    if lat.get("count"):
-        print(f"latency (HDR, ms): p50 {lat['p50_ms']:.2f}  p95 {lat['p95_ms']:.2f}  p99 {lat['p99_ms']:.2f}  "
-              f"max {lat['max_ms']:.2f}")
-    print(f"files: {out}")
-    return 0 if all(v["verdict"] == "PASS" for v in verdicts.values()) else 1
+    return outcome

@@ -47,7 +47,20 @@ def _shape(result: dict) -> str:
     else:
         shape = f"closed model {spec['users']} users"
     workers = f", {result['workers']} Locust workers" if result.get("workers") else ""
+    remote = [g for g in result.get("generators") or [] if g["host"] != "harness"]
+    if remote:
+        workers += " (" + ", ".join(f"{g['workers']} on {g['host']}" for g in result["generators"]) + ")"
     return f"{shape}, {spec['duration_s']:g} s{workers}"
+
+
+def unsent_calls(result: dict) -> str | None:
+    """Why a distributed run decides nothing: a worker that never sent its calls leaves figures that look
+    whole (its errors and slow calls missing), so they are not measured at all."""
+    workers, flushed = result.get("workers") or 0, result.get("workers_flushed")
+    if workers and flushed is not None and flushed < workers:
+        return (f"only {flushed} of {workers} Locust workers sent their calls at the end of the run: the "
+                f"others' calls are missing from every figure")
+    return None
 
 
 def load_values(summary: dict) -> dict[str, tuple[float | None, str]]:
@@ -76,6 +89,9 @@ def load_figures(result: dict) -> list[Figure]:
     per_second_error_pct = [round(100.0 * e / (e + k), 3) if e + k else 0.0
                             for e, k in zip(series["errors"], series.get("ok", series["requests"]), strict=True)]
     v = {c: value for c, (value, _unit) in load_values(s).items()}
+    missing = unsent_calls(result)
+    if missing:
+        v, common = {c: None for c in v}, {**common, "reason": missing}
     return [
         Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})",
                v["perf.avg_response_ms"], "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),

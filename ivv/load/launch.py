@@ -53,9 +53,10 @@ class LoadOutcome:
 
 def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, workers: int = 0, target=None,
              selector: ProcessSelector | None = None, sample_interval_s: float = 1.0,
-             warmup_s: float | None = None, frames=None) -> LoadOutcome:
-    """Run `spec` (local runner, or master + `workers` processes), sampling `selector` on `target` and
-    reading the camera's frames from `frames` (an `ivv.load.camera_watch.FrameRoute`) meanwhile."""
+             warmup_s: float | None = None, frames=None, hosts=()) -> LoadOutcome:
+    """Run `spec` (local runner, or master + `workers` processes + each load-generator host's workers,
+    `ivv.load.remote.LoadHost`), sampling `selector` on `target` and reading the camera's frames from
+    `frames` (an `ivv.load.camera_watch.FrameRoute`) meanwhile."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec_path = spec.write(out_dir / "spec.json")
@@ -63,10 +64,14 @@ def run_load(spec: LoadSpec, out_dir: str | Path, token: str | None = None, work
     env.pop(TOKEN_ENV, None)
     if token:
         env[TOKEN_ENV] = token
-    budget = spec.duration_s + 2 * spec.timeout_s + START_MARGIN_S + (30 if workers else 0)
+    budget = spec.duration_s + 2 * spec.timeout_s + START_MARGIN_S + (30 if workers else 0) + (60 if hosts else 0)
     command = [sys.executable, "-m", "ivv.load.run", "--spec", str(spec_path), "--out", str(out_dir)]
     if workers:
         command += ["--workers", str(int(workers))]
+    if hosts:
+        hosts_path = out_dir / "hosts.json"
+        hosts_path.write_text(json.dumps([h.to_dict() for h in hosts], indent=1))
+        command += ["--hosts", str(hosts_path)]
     sampler = watcher = None
     if frames is not None:
         from ivv.load.camera_watch import FrameWatcher

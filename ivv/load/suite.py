@@ -71,9 +71,10 @@ def endpoint_for(stack, role: str | None = None) -> LoadEndpoint:
 
 
 def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str = "gate settings `load`",
-        camera: dict | None = None, **overrides) -> LoadOutcome:
-    """One bounded load run with the given shape; `workers` > 0 uses Locust master + worker processes.
-    With `camera` (the gate's `camera` settings, `{window_s}`) the camera's frames are read meanwhile."""
+        camera: dict | None = None, hosts=(), **overrides) -> LoadOutcome:
+    """One bounded load run with the given shape; `workers` > 0 or load-generator `hosts`
+    (ivv.load.remote) use Locust master + worker processes. With `camera` (the gate's `camera` settings,
+    `{window_s}`) the camera's frames are read meanwhile."""
     settings = {**(settings or {}), **{k: v for k, v in overrides.items() if v is not None}}
     run_opts = {k: settings.pop(k) for k in RUN_SETTINGS if k in settings}
     spec = spec_from_settings(endpoint.url, settings, source=source, default_params=endpoint.default_params,
@@ -81,7 +82,8 @@ def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str
     outcome = run_load(spec, out_dir, token=endpoint.token, workers=int(run_opts.get("workers", 0) or 0),
                        target=endpoint.target, selector=endpoint.selector,
                        sample_interval_s=float(run_opts.get("sample_interval_s", 1.0)),
-                       warmup_s=run_opts.get("warmup_s"), frames=endpoint.frames if camera is not None else None)
+                       warmup_s=run_opts.get("warmup_s"), frames=endpoint.frames if camera is not None else None,
+                       hosts=hosts)
     if camera is not None:
         outcome.frames = {**(outcome.frames or {}), "settings": dict(camera),
                           "reason": endpoint.extra.get("frames")}

@@ -7,12 +7,21 @@ Thin on purpose: the load, the figures and the evidence live in ivv.load (`ivv.l
 
 import pytest
 
+from ivv.load import remote
 from ivv.load import suite as perf
 
 
 @pytest.fixture(scope="module")
 def load_endpoint(deployed_stack):
     return perf.endpoint_for(deployed_stack)
+
+
+@pytest.fixture(scope="session")
+def load_hosts(ivv_targets):
+    """The inventory's load generators (`role: loadgen`), checked and connected: their Locust workers join
+    the nominal and soak runs (ivv.load.remote). None listed: the load comes from this machine alone."""
+    with remote.generators(ivv_targets.inventory) as hosts:
+        yield hosts
 
 
 @pytest.fixture(scope="module")

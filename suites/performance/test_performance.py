@@ -9,10 +9,10 @@ NOMINAL = (*figures.LOAD, *figures.MEMORY, *figures.CAMERA)
 
 
 @pytest.mark.criterion(*NOMINAL)
-def test_nominal_load(evidence, ivv_gates, load_endpoint, load_settings, camera_settings, tmp_path):
+def test_nominal_load(evidence, ivv_gates, load_endpoint, load_settings, camera_settings, load_hosts, tmp_path):
     """Latency (HDR p95 and mean), throughput, errors, connection stability, peak memory and the camera's
     frames per second under load."""
-    outcome = perf.run(load_endpoint, load_settings, tmp_path / "load", camera=camera_settings)
+    outcome = perf.run(load_endpoint, load_settings, tmp_path / "load", camera=camera_settings, hosts=load_hosts)
     perf.record(evidence, outcome, ivv_gates, NOMINAL)
 
 
@@ -24,7 +24,8 @@ def test_capacity(evidence, ivv_gates, load_endpoint, load_settings, capacity_se
 
 
 @pytest.mark.criterion(*figures.GROWTH)
-def test_soak_memory_growth(evidence, ivv_gates, load_endpoint, soak_settings, tmp_path):
+def test_soak_memory_growth(evidence, ivv_gates, load_endpoint, soak_settings, load_hosts, tmp_path):
     """A leak shows as a slope: RSS fitted against time over the soak run's steady window."""
-    outcome = perf.run(load_endpoint, soak_settings, tmp_path / "soak", source="gate settings `load` + `soak`")
+    outcome = perf.run(load_endpoint, soak_settings, tmp_path / "soak", source="gate settings `load` + `soak`",
+                       hosts=load_hosts)
     perf.record(evidence, outcome, ivv_gates, figures.GROWTH)
