@@ -26,7 +26,7 @@ gate: bootstrap
 	echo "make gate: $$decision, ivv exit status $$code, bundle $(REPORTS)/$$run"; exit $$code
 
 test: bootstrap
-	$(TOX) -e py311
+	$(TOX) -e lint,py311
 
 quick: bootstrap
 	$(TOX) -e quick
