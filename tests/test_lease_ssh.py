@@ -1,6 +1,6 @@
-"""Leases on a real shared device (the virtual device reached as an `ssh` target, as a lab board would
-be): a second run waits for the first and then proceeds; a killed run's lease expires and the next run
-takes it over, and says so in its manifest."""
+"""Leases on a shared device reached over real SSH, as a lab board would be (this machine through a private
+sshd on 127.0.0.1, so the lease directory is this machine's): a second run waits for the first and then
+proceeds; a killed run's lease expires and the next run takes it over, and says so in its manifest."""
 
 from __future__ import annotations
 
@@ -16,18 +16,32 @@ from pathlib import Path
 import pytest
 import yaml
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(600)]
+from ivv.targets.lease import LEASE_DIR
+from tests.sshd_support import start_sshd
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def leased() -> bool:
+    return Path(LEASE_DIR).is_dir()
+
+
 @pytest.fixture
-def board(vdevice, tmp_path) -> Path:
-    """An inventory naming the virtual device's sshd as a shared `ssh` device, and a suite that holds it."""
+def board(sshd, tmp_path) -> Path:
+    """An inventory naming the sshd as a shared `ssh` device, and a suite that holds it."""
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(yaml.safe_dump({"targets": [{
-        "name": "board", "kind": "ssh", "host": "127.0.0.1", "port": vdevice.machine.ssh_port,
-        "user": vdevice.image.user, "key": str(vdevice.image.ssh_key), "host_key_checking": "off",
-        "known_hosts": str(tmp_path / "known_hosts")}]}))
+        "name": "board", "kind": "ssh", "host": "127.0.0.1", "port": sshd.port, "user": sshd.user,
+        "key": str(sshd.key), "host_key_checking": "off", "known_hosts": str(tmp_path / "known_hosts")}]}))
     (tmp_path / "suite").mkdir()
     (tmp_path / "suite" / "test_hold.py").write_text(textwrap.dedent("""
         import os, time
@@ -36,7 +50,7 @@ def board(vdevice, tmp_path) -> Path:
             target.run("true")
             time.sleep(float(os.environ.get("HOLD_S", "0")))
     """))
-    vdevice.run("sudo rm -rf /var/tmp/ivv-lease", timeout=30)
+    subprocess.run(["rm", "-rf", LEASE_DIR], check=True)
     return inventory
 
 
@@ -52,10 +66,10 @@ def _leases(tmp_path: Path, run_id: str) -> dict:
     return json.loads((tmp_path / "reports" / run_id / "manifest.json").read_text()).get("leases", {})
 
 
-def test_second_run_waits_then_proceeds(board, tmp_path, vdevice):
-    first = _pytest(tmp_path, board, "first", hold_s=45, wait_s=0, ttl_s=120)
+def test_second_run_waits_then_proceeds(board, tmp_path):
+    first = _pytest(tmp_path, board, "first", hold_s=25, wait_s=0, ttl_s=120)
     deadline = time.monotonic() + 60
-    while vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0:
+    while not leased():
         assert time.monotonic() < deadline and first.poll() is None, first.communicate()
         time.sleep(0.5)
     second = _pytest(tmp_path, board, "second", hold_s=0, wait_s=90, ttl_s=120)
@@ -65,13 +79,13 @@ def test_second_run_waits_then_proceeds(board, tmp_path, vdevice):
     said = out2 + err2        # the line goes past pytest's capture, through its terminal reporter
     assert "ivv: board: leased by run first" in said and "waiting" in said, (said, _leases(tmp_path, "second"))
     assert _leases(tmp_path, "second")["board"]["run_id"] == "second"
-    assert vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0  # released at the end
+    assert not leased()  # released at the end
 
 
-def test_killed_runs_lease_is_taken_over_after_expiry(board, tmp_path, vdevice):
-    killed = _pytest(tmp_path, board, "killed", hold_s=120, wait_s=0, ttl_s=40)
+def test_killed_runs_lease_is_taken_over_after_expiry(board, tmp_path):
+    killed = _pytest(tmp_path, board, "killed", hold_s=120, wait_s=0, ttl_s=20)
     deadline = time.monotonic() + 60
-    while vdevice.run("test -d /var/tmp/ivv-lease", timeout=30).exit_status != 0:
+    while not leased():
         assert time.monotonic() < deadline and killed.poll() is None, killed.communicate()
         time.sleep(0.5)
     os.killpg(killed.pid, signal.SIGKILL)
