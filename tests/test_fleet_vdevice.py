@@ -1,7 +1,8 @@
-"""Two virtual devices in one `ivv gate` (both boot at once, each in its own run), the second with its
-health endpoints lying (inventory `faults: {health_lies: 1}`), and a third device that cannot be
-reached: the lying one FAILs ops.monitoring where the honest one PASSes, the unreachable one is NOT
-VERIFIED and holds no one, all in one report with the criterion x device grid."""
+"""Two virtual devices in one `ivv gate`, each in its own run at once: the session's device (attached, so
+make test boots only one more) and a second one booted by the run, with its health endpoints lying
+(inventory `faults: {health_lies: 1}`), plus a third device that cannot be reached. The lying one FAILs
+ops.monitoring where the honest one PASSes, the unreachable one is NOT VERIFIED and holds no one, all in
+one report with the criterion x device grid."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import time
 import fleet_support as fs
 import pytest
 
-pytestmark = [pytest.mark.vdevice, pytest.mark.extended, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory):
+def fleet(vdevice, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("vfleet")
-    inventory = fs.inventory(tmp, [fs.vdevice("vdev-a"), fs.vdevice("vdev-b", faults={"health_lies": 1}),
+    session = {"name": "vdev-a", "kind": "qemu", "environment": vdevice.environment,
+               "attach": str(vdevice.machine.run_dir), "tls": dict(vdevice.tls)}
+    inventory = fs.inventory(tmp, [session, fs.vdevice("vdev-b", faults={"health_lies": 1}),
                                    fs.unreachable("gone", tmp)])
     started = time.monotonic()
     code, out = fs.run("gate", "--gate", fs.device_gate(tmp), "--inventory", inventory,

@@ -173,3 +173,15 @@ def test_a_rollback_slower_than_the_gate_allows_fails_rollback_time(tmp_path, ar
     assert kept and kept[0]["verdict"] == "PASS", kept    # marker files were the data: the stand-in has no camera API
     residue = named(records, "ops.rollback_time", "run 1: no files of")
     assert residue and residue[0]["verdict"] == "PASS", residue   # its pid files are no residue of 1.1.0
+
+
+def test_an_upgrade_that_deletes_a_data_file_fails_data_preserved(tmp_path, archives):
+    """Knob lose_data: the upgrade deletes one data file. Its control is the honest run above, where the
+    same check PASSes."""
+    verdicts, records, out = gate(tmp_path, stub(tmp_path, archives, knobs=["lose_data"]), "rollback", ROLLBACK,
+                                  WITHIN, ("-k", "rollback_time_and_state_restored"))
+    lost = named(records, "ops.data_preserved", "run 1: data sha256 unchanged")
+    assert lost and lost[0]["verdict"] == "FAIL", (lost, out)
+    missing = lost[0]["observed"]["missing"]
+    assert len(missing) == 1 and missing[0].startswith(str(tmp_path / "opt" / "data")), lost
+    assert verdicts["ops.data_preserved"] == "FAIL", out

@@ -9,6 +9,8 @@ knobs=$(cat "$root/config/knobs" 2>/dev/null || true)
 case " $knobs " in *" ignore_env "*) environment=development;; esac
 # slow_rollback: the profile's rollback (IVV_STUB_ROLLBACK=1) takes 8 s more than an install
 case " $knobs " in *" slow_rollback "*) [ "${IVV_STUB_ROLLBACK:-}" = 1 ] && sleep 8;; esac
+# lose_data: the upgrade to 1.1.0 deletes the first file of the data folder
+case " $knobs " in *" lose_data "*) [ "$version" = 1.1.0 ] && find "$root/data" -type f | sort | head -n 1 | xargs -r rm -f;; esac
 printf 'environment: %s\nlevel: %s\n' "$environment" "$([ "$environment" = production ] && echo WARNING || echo INFO)" \
     > "$root/config/app.yaml"
 echo "$environment" > "$root/config/environment"
