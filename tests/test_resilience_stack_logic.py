@@ -59,3 +59,63 @@ def test_a_full_disk_is_refused_and_the_fault_knob_deletes_finished_recordings(t
     with pytest.raises(StorageError):
         store.check_space(evict=True)               # delete_when_full: still no room, but the file is gone
     assert not (tmp_path / "rec" / "old.mkv").exists()
+
+
+# -- the status field's positive control (ivv.resilience.recovery.Honesty), with stand-in answers -------
+class _Reply:
+    def __init__(self, result=None, error_code=None):
+        self.result, self.error_code, self.ok = result, error_code, error_code is None
+
+
+class _Answers:
+    """A stack whose status method gives `answers` in turn; health and frames from fixed stand-ins."""
+
+    def __init__(self, answers):
+        from types import SimpleNamespace
+
+        self.answers = list(answers)
+        profile = SimpleNamespace(data={"resilience": {"disk_full": {
+            "health": ["storage"], "status": {"method": "get_storage_info", "field": "low", "role": "viewer"}}}},
+            ready_endpoint="ready")
+        frame = SimpleNamespace(refused=True, detail="error -32004", valid=True)
+        self.subject = SimpleNamespace(profile=profile, stack=self, frames=SimpleNamespace(grab=lambda: frame))
+
+    def client(self, role, timeout):
+        import contextlib
+
+        answers = self.answers
+
+        class Client:
+            def call(self, method, params, timeout):
+                return answers.pop(0)
+        return contextlib.nullcontext(Client())
+
+
+def _honesty(monkeypatch, answers):
+    from ivv.resilience import recovery
+    from ivv.resilience.trial import Trial
+
+    health = iter([{"storage": "ready"}, {"storage": "not_ready"}])
+    monkeypatch.setattr(recovery, "_statuses", lambda subject, names: next(health))
+    limits = type("Limits", (), {"setting": lambda self, key, default=None: 2})()
+    stack = _Answers(answers)
+    trial = Trial("res.disk_full", 1, "filled", {}, limits)
+    honesty = recovery.Honesty(stack.subject, trial, "disk_full", "full disk")
+    honesty.during()
+    return trial
+
+
+def test_a_status_field_that_errors_before_the_failure_decides_nothing(monkeypatch):
+    """An error before the disk fills (here -32003: the profile's role may not call the method) is a failed
+    positive control: the status check is undecided, neither PASS nor FAIL."""
+    trial = _honesty(monkeypatch, [_Reply(error_code=-32003), _Reply(error_code=-32003)])
+    assert not [f for f in trial.facts if f.name.startswith("status ")]
+    (status,) = [u for u in trial.undecided if u.name == "status"]
+    assert "answered error -32003" in status.reason and "positive control failed" in status.reason
+
+
+def test_a_status_field_that_answered_before_is_judged(monkeypatch):
+    changed = _honesty(monkeypatch, [_Reply({"low": False}), _Reply({"low": True})])
+    assert [f.passed for f in changed.facts if f.name.startswith("status ")] == [True]
+    same = _honesty(monkeypatch, [_Reply({"low": False}), _Reply({"low": False})])
+    assert [f.passed for f in same.facts if f.name.startswith("status ")] == [False]

@@ -75,15 +75,18 @@ def _statuses(subject: Subject, names: list[str]) -> dict[str, str]:
     return out
 
 
-def _field(subject: Subject, spec: dict | None):
+def _field(subject: Subject, spec: dict | None) -> tuple[object, str | None]:
+    """(the status field's value, None), or (what came instead, "error"/"no answer")."""
     if not spec:
-        return None
+        return None, None
     try:
         with subject.stack.client(spec.get("role"), timeout=15) as client:
             reply = client.call(spec["method"], dict(spec.get("params") or {}), timeout=15)
     except Exception as exc:  # noqa: BLE001 - no answer is an observation
-        return f"no answer: {type(exc).__name__}"
-    return (reply.result or {}).get(spec["field"]) if reply.ok else f"error {reply.error_code}"
+        return f"no answer: {type(exc).__name__}", "no answer"
+    if not reply.ok:
+        return f"error {reply.error_code}", "error"
+    return (reply.result or {}).get(spec["field"]), None
 
 
 class Honesty:
@@ -94,8 +97,23 @@ class Honesty:
         self.spec = dict((subject.profile.data.get("resilience") or {}).get(key) or {})
         self.health = list(self.spec.get("health") or [subject.profile.ready_endpoint])
         self.before_health = _statuses(subject, self.health)
-        self.before_field = _field(subject, self.spec.get("status"))
+        self.before_field, self.before_problem = _field(subject, self.spec.get("status"))
         self.key = key
+
+    def _status_decidable(self) -> bool:
+        """The status field's positive control: it answered before the failure. An error then (a wrong
+        role in the profile, a method the stack lacks) makes "it changed" meaningless, in either direction."""
+        if not self.spec.get("status"):
+            self.trial.cannot_decide("status", f"the profile's resilience.{self.key}.status names no status field")
+            return False
+        if self.before_problem:
+            field = self.spec["status"]
+            self.trial.cannot_decide("status", f"before the {self.what}, {field['method']} (role "
+                                     f"{field.get('role') or 'default'}) answered {self.before_field}, not its "
+                                     f"field {field['field']!r}: the positive control failed, so its answer "
+                                     f"during the {self.what} proves nothing")
+            return False
+        return True
 
     def controls_ok(self) -> bool:
         frame = self.subject.frames.grab()
@@ -116,20 +134,18 @@ class Honesty:
             trial.fact(f"health endpoint {name} reports the {self.what}", seen != self.before_health[name],
                        expected=f"not {self.before_health[name]!r} (its answer before) within {bound:g} s",
                        observed=seen)
-        if self.spec.get("status"):
-            now = _field(self.subject, self.spec["status"])
+        if self._status_decidable():
+            now, _ = _field(self.subject, self.spec["status"])
             field = self.spec["status"]
             trial.fact(f"status {field['method']}.{field['field']} reports the {self.what}", now != self.before_field,
                        expected=f"not {self.before_field!r} (before)", observed=now)
-        else:
-            trial.cannot_decide("status", f"the profile's resilience.{self.key}.status names no status field")
         frame = self.subject.frames.grab()
         trial.fact(f"the caller gets an error for a frame during the {self.what}", frame.refused,
                    expected="an error reply (not a frame, not silence)", observed=frame.detail)
 
     def field_back(self) -> None:
-        if self.spec.get("status"):
-            now = _field(self.subject, self.spec["status"])
+        if self.spec.get("status") and not self.before_problem:
+            now, _ = _field(self.subject, self.spec["status"])
             self.trial.fact(f"status {self.spec['status']['field']} back to {self.before_field!r}",
                             now == self.before_field, expected=self.before_field, observed=now)
 
