@@ -119,3 +119,44 @@ def test_a_status_field_that_answered_before_is_judged(monkeypatch):
     assert [f.passed for f in changed.facts if f.name.startswith("status ")] == [True]
     same = _honesty(monkeypatch, [_Reply({"low": False}), _Reply({"low": False})])
     assert [f.passed for f in same.facts if f.name.startswith("status ")] == [False]
+
+
+# -- a recording counts from when its file was last seen empty (ivv.resilience.subject.wait_writing) ------
+def _recorder(sizes):
+    from types import SimpleNamespace
+
+    from ivv.resilience.subject import Recording, Subject
+
+    class Recorder(Subject):                      # only the recording helpers, no device
+        recording_spec = {"dir": "/data/recordings"}
+
+    subject = Recorder.__new__(Recorder)
+    sizes = list(sizes)
+    subject.recording_size = lambda recording: sizes.pop(0) if sizes else None
+    subject.start_recording = lambda: Recording("rec.mkv", 0.0)
+    limits = SimpleNamespace(setting=lambda key, default=None: {"resilience.recording_start_s": 0.3,
+                                                                "resilience.recording_lead_s": 0}.get(key, default))
+    return subject, limits
+
+
+def test_the_recording_starts_when_its_file_was_last_seen_empty():
+    from ivv.resilience.subject import Recording
+
+    subject, _ = _recorder([None, 0, 4096])
+    recording = Recording("rec.mkv", 0.0)
+    assert subject.wait_writing(recording, bound_s=5, interval_s=0.01) is True
+    assert recording.started > 0.0          # moved from the start call to the last empty look
+
+
+def test_a_recording_that_never_writes_decides_nothing():
+    from ivv.resilience.cuts import start_recording_for
+    from ivv.resilience.trial import Trial
+
+    subject, limits = _recorder([])
+    trial = Trial("res.camera_loss", 1, "camera removed", {}, limits)
+    assert start_recording_for(subject, trial, "res.camera_loss") is None
+    (undecided,) = trial.undecided
+    assert "rec.mkv had no bytes on the device 0.3 s after its start" in undecided.reason
+    written, _ = _recorder([0, 10])
+    assert start_recording_for(written, Trial("res.camera_loss", 1, "camera removed", {}, limits),
+                               "res.camera_loss") is not None

@@ -68,8 +68,7 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     before = _controls(subject, trial, start)
     if before is None:
         return trial
-    recording = start_recording_for(subject, trial)
-    time.sleep(float(limits.setting("resilience.recording_lead_s", 3)))
+    recording = start_recording_for(subject, trial, FIRST_FRAME)
     run = DetachedRun(subject.device, operation, subject.commands(operation), subject.marker, cut.pause())
     run.start()
     settled = run.wait_settled(float(limits.setting("resilience.operation_timeout_s", 900)))
@@ -118,12 +117,25 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     return trial
 
 
-def start_recording_for(subject: Subject, trial: Trial):
+def start_recording_for(subject: Subject, trial: Trial, criterion: str):
+    """Start the profile's recording and let it run `resilience.recording_lead_s` once its file has bytes
+    (within `resilience.recording_start_s`). A recording that cannot start, or never writes, decides nothing
+    about `criterion` (None)."""
+    limits = trial.limits
     try:
-        return subject.start_recording()
+        recording = subject.start_recording()
     except Exception as exc:  # noqa: BLE001 - a recording that cannot start decides nothing about the cut
-        trial.cannot_decide("recording", f"the profile's recording did not start: {exc}", criterion=FIRST_FRAME)
+        trial.cannot_decide("recording", f"the profile's recording did not start: {exc}", criterion=criterion)
         return None
+    if recording is None:
+        return None
+    bound = float(limits.setting("resilience.recording_start_s", 30))
+    if subject.wait_writing(recording, bound) is False:
+        trial.cannot_decide("recording", f"the recording {recording.filename} had no bytes on the device "
+                            f"{bound:g} s after its start", criterion=criterion)
+        return None
+    time.sleep(float(limits.setting("resilience.recording_lead_s", 3)))
+    return recording
 
 
 def converge(subject: Subject, trial: Trial, operation: str, intended: str) -> None:

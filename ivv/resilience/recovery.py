@@ -157,8 +157,7 @@ def camera_loss_trial(subject: Subject, limits, number: int, criterion: str) -> 
     if not honesty.controls_ok():
         return trial
     data = subject.data()
-    recording = start_recording_for(subject, trial)
-    time.sleep(float(limits.setting("resilience.recording_lead_s", 3)))
+    recording = start_recording_for(subject, trial, criterion)
     subject.stack.camera(False)
     try:
         honesty.during()

@@ -103,6 +103,24 @@ class Subject:
         out = self.device.sh(f"stat -c %s {shlex.quote(folder + '/' + recording.filename)} 2>/dev/null", 30).stdout
         return int(out.strip()) if out.strip().isdigit() else None
 
+    def wait_writing(self, recording: Recording, bound_s: float, interval_s: float = 0.5) -> bool | None:
+        """Wait until the recording's file has bytes on the device: the stack's recorder may open its
+        output only once the camera stream answers, seconds after the start call on a slow device. Its
+        start becomes the last moment the file was seen without bytes, so the time it recorded before a cut
+        is never undercounted (the loss is overstated by at most one poll). None: the profile names no
+        folder to look in."""
+        if not self.recording_spec.get("dir"):
+            return None
+        deadline = time.monotonic() + bound_s
+        while True:
+            asked = time.monotonic()
+            if self.recording_size(recording):
+                return True
+            recording.started = asked
+            if asked > deadline:
+                return False
+            time.sleep(interval_s)
+
     def recording_grows(self, recording: Recording, wait_s: float = 1.5) -> bool | None:
         first = self.recording_size(recording)
         if first is None:
