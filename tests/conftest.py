@@ -25,3 +25,14 @@ def fresh_vdevice(vdevice):
     """The session's virtual device, restored to a clean boot of the image first."""
     vdevice.restore()
     return vdevice
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """A private OpenSSH server on 127.0.0.1 (tests/sshd_support.py) for the module's tests."""
+    from tests.sshd_support import start_sshd
+
+    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
+    yield server
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -17,18 +17,9 @@ import pytest
 import yaml
 
 from ivv.targets.lease import LEASE_DIR
-from tests.sshd_support import start_sshd
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def leased() -> bool:
@@ -66,12 +57,16 @@ def _leases(tmp_path: Path, run_id: str) -> dict:
     return json.loads((tmp_path / "reports" / run_id / "manifest.json").read_text()).get("leases", {})
 
 
+def _until_leased(holder: subprocess.Popen, limit_s: float = 60) -> None:
+    deadline = time.monotonic() + limit_s
+    while not leased():
+        assert time.monotonic() < deadline and holder.poll() is None, holder.communicate()
+        time.sleep(0.5)
+
+
 def test_second_run_waits_then_proceeds(board, tmp_path):
     first = _pytest(tmp_path, board, "first", hold_s=25, wait_s=0, ttl_s=120)
-    deadline = time.monotonic() + 60
-    while not leased():
-        assert time.monotonic() < deadline and first.poll() is None, first.communicate()
-        time.sleep(0.5)
+    _until_leased(first)
     second = _pytest(tmp_path, board, "second", hold_s=0, wait_s=90, ttl_s=120)
     out1, err1 = first.communicate(timeout=180)
     out2, err2 = second.communicate(timeout=180)
@@ -84,10 +79,7 @@ def test_second_run_waits_then_proceeds(board, tmp_path):
 
 def test_killed_runs_lease_is_taken_over_after_expiry(board, tmp_path):
     killed = _pytest(tmp_path, board, "killed", hold_s=120, wait_s=0, ttl_s=20)
-    deadline = time.monotonic() + 60
-    while not leased():
-        assert time.monotonic() < deadline and killed.poll() is None, killed.communicate()
-        time.sleep(0.5)
+    _until_leased(killed)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.communicate(timeout=30)
     impatient = _pytest(tmp_path, board, "impatient", hold_s=0, wait_s=0, ttl_s=60)

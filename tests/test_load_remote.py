@@ -16,19 +16,10 @@ from ivv.config.inventory import load_inventory
 from ivv.errors import InventoryError, PrerequisiteError
 from ivv.load import figures, remote
 from ivv.load import suite as perf
-from tests.sshd_support import start_sshd
 
 pytestmark = pytest.mark.slow
 
 MIX = {"ping": 4, "get_camera_list": 3, "get_camera_status": 2, "get_metrics": 1}
-
-
-@pytest.fixture(scope="module")
-def sshd(tmp_path_factory):
-    server, proc = start_sshd(tmp_path_factory.mktemp("sshd"))
-    yield server
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def inventory(tmp_path, sshd, **loadgen):
