@@ -2,7 +2,9 @@
 boundaries from commands and phase markers, and a pause that really stops the operation."""
 
 import json
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,55 @@ def test_a_boundary_never_reached_ends_done(device):
     run.start()
     state = run.wait_settled(20)
     assert state.state == "done" and state.status == 0
+
+
+# -- the phase hold: the reference stack's own `phase` (scripts/lib.sh) against the runner ----------------
+LIB = Path(__file__).resolve().parents[1] / "deployment/stacks/camera-service/scripts/lib.sh"
+
+
+def phased(hold: Path, after: Path) -> str:
+    """A script that prints its switch marker and at once does the next step (writes `after`)."""
+    return f"CAMERA_SERVICE_PHASE_HOLD={hold} bash -c '. {LIB}; phase switch; touch {after}'"
+
+
+def test_a_held_phase_is_cut_exactly_at_its_marker(device, tmp_path):
+    hold, after = tmp_path / "hold", tmp_path / "next-step"
+    run = DetachedRun(device, "held", [phased(hold, after)], marker=r"phase: (\S+)",
+                      pause={"boundary": "phase:switch"}, hold=str(hold))
+    run.start()
+    state = run.wait_settled(20)
+    assert state.state == "paused" and state.held is True, state.raw
+    time.sleep(1.0)
+    assert not after.exists(), "the step after the marker ran before the cut"
+    run.stop()
+    assert not (hold / "enabled").exists() and not (hold / "waiting").exists()
+
+
+def test_a_held_phase_goes_on_when_it_is_not_the_cut_point(device, tmp_path):
+    hold, after = tmp_path / "hold", tmp_path / "next-step"
+    run = DetachedRun(device, "released", [phased(hold, after)], marker=r"phase: (\S+)", hold=str(hold))
+    run.start()
+    finished(run)
+    assert run.state().status == 0 and after.exists()
+    assert not (hold / "enabled").exists() and not (hold / "waiting").exists()
+
+
+def test_without_a_hold_a_cut_is_not_called_held(device, tmp_path):
+    run = DetachedRun(device, "unheld", [phased(tmp_path / "hold", tmp_path / "next-step")], marker=r"phase: (\S+)",
+                      pause={"boundary": "phase:switch"})
+    run.start()
+    state = run.wait_settled(20)
+    assert state.state == "paused" and state.held is False, state.raw
+    run.stop()
+
+
+@pytest.mark.parametrize("holder", [None, "999999999"])
+def test_a_script_waits_only_for_a_live_holder(tmp_path, holder):
+    hold, after = tmp_path / "hold", tmp_path / "next-step"
+    hold.mkdir()
+    if holder is not None:          # a hold left by a runner that is gone
+        (hold / "enabled").write_text(holder)
+    started = time.monotonic()
+    subprocess.run(phased(hold, after), shell=True, check=True, timeout=20)
+    assert after.exists() and time.monotonic() - started < 5
+    assert not (hold / "waiting").exists()

@@ -51,7 +51,7 @@ class Campaign:
         if operation not in self.references:
             self.checkpoints.restore(START[operation])
             run = DetachedRun(self.subject.device, f"{operation}-reference", self.subject.commands(operation),
-                              self.subject.marker)
+                              self.subject.marker, hold=self.subject.hold)
             run.start()
             waited = run.wait_done(float(self.limits.setting("resilience.operation_timeout_s", 900)))
             events = run.events()

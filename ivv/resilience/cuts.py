@@ -69,7 +69,8 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
     if before is None:
         return trial
     recording = start_recording_for(subject, trial, FIRST_FRAME)
-    run = DetachedRun(subject.device, operation, subject.commands(operation), subject.marker, cut.pause())
+    run = DetachedRun(subject.device, operation, subject.commands(operation), subject.marker, cut.pause(),
+                      subject.hold)
     run.start()
     settled = run.wait_settled(float(limits.setting("resilience.operation_timeout_s", 900)))
     trial.output = run.output(60)
@@ -79,6 +80,8 @@ def power_cut_trial(subject: Subject, checkpoints, power, limits, operation: str
         trial.cannot_decide("cut point", "no cut was made", criterion=FIRST_FRAME)
         return trial
     trial.timings["operation_s_at_cut"] = settled.t
+    # held: the script waited at the marker, so the cut is exactly there; otherwise at or shortly after it
+    trial.landed = {"label": settled.label, "t": settled.t, "frozen": settled.frozen, "held": bool(settled.held)}
     running = subject.recording_grows(recording) if recording else None
     cut_at = time.monotonic()
     try:
@@ -166,7 +169,7 @@ def link_loss_trial(subject: Subject, checkpoints, limits, number: int, criterio
     before = _controls(subject, trial, subject.previous)
     if before is None:
         return trial
-    run = DetachedRun(subject.device, "upgrade", subject.commands("upgrade"), subject.marker)
+    run = DetachedRun(subject.device, "upgrade", subject.commands("upgrade"), subject.marker, hold=subject.hold)
     run.start()
     time.sleep(after_s)
     subject.target.link(False)

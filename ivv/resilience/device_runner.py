@@ -6,7 +6,8 @@ Uploaded to the device and started as root under `systemd-run` (a transient unit
     python3 device_runner.py SPEC.json
 
 SPEC: {"dir": folder for its files, "commands": [...], "user": login user the commands run as,
-"marker": regex of a phase-marker line or null, "pause": {"boundary": label} | {"at_s": seconds} | null}.
+"marker": regex of a phase-marker line or null, "pause": {"boundary": label} | {"at_s": seconds} | null,
+"hold": a folder for the phase-hold handshake or null}.
 
 Each command runs as `user` through `sh -c` with stdout and stderr merged, in the cgroup `op` below the
 runner's own, so the runner can freeze all of it (sudo children included) with one write to
@@ -17,6 +18,13 @@ spec names a boundary (or a time since the start), the operation is frozen there
 `paused`: the harness then cuts power, so nothing of the operation runs after the cut point. Files in
 `dir`: `events.jsonl` (one JSON object per event, with `t` seconds since the start), `output.log` and
 `state.json` (replaced atomically: running | paused | done).
+
+Phase hold (opt-in, profile `deployment.phase_hold`): a script goes on while its marker line travels
+through pipes (and sudo's pty) to the runner, so without help a cut "at" a marker lands at or shortly after
+it. With a hold folder the runner creates `HOLD/enabled` (holding its PID) for the run; a script that
+finds it, with that PID alive, creates `HOLD/waiting` before printing a marker and waits until the file is
+gone. The runner removes it at every marker it does not pause at, and at the pause boundary leaves it and
+freezes: the cut then lands exactly at the marker (`held: true` in the paused event and state).
 """
 
 import json
@@ -39,6 +47,7 @@ class Runner:
         self.commands = list(spec["commands"])
         self.marker = re.compile(spec["marker"]) if spec.get("marker") else None
         self.pause = spec.get("pause") or {}
+        self.hold_dir = spec.get("hold") or None
         self.started = time.monotonic()
         self.lock = threading.Lock()
         self.paused = False
@@ -138,10 +147,34 @@ class Runner:
                 return
             self.paused = True
         frozen = self.freeze()
-        self.event("paused", label=label, frozen=frozen)
-        self.state("paused", label=label, frozen=frozen)
+        held = bool(self.hold_dir) and label.startswith("phase:") and self.hold_file_exists("waiting")
+        self.event("paused", label=label, frozen=frozen, held=held)
+        self.state("paused", label=label, frozen=frozen, held=held)
         while True:
             time.sleep(3600)
+
+    # -- the phase hold ----------------------------------------------------------------------------
+    def hold_file_exists(self, name):
+        return os.path.exists(os.path.join(self.hold_dir, name))
+
+    def open_hold(self):
+        """Tell the scripts to wait at each marker until the runner has seen it."""
+        if self.hold_dir:
+            os.makedirs(self.hold_dir, exist_ok=True)
+            self.remove_hold_file("waiting")
+            with open(os.path.join(self.hold_dir, "enabled"), "w") as fh:
+                fh.write(str(os.getpid()))   # a script waits only while this process lives
+
+    def close_hold(self):
+        if self.hold_dir:
+            self.remove_hold_file("enabled")
+            self.remove_hold_file("waiting")
+
+    def remove_hold_file(self, name):
+        try:
+            os.unlink(os.path.join(self.hold_dir, name))
+        except FileNotFoundError:
+            pass
 
     # -- running ---------------------------------------------------------------------------------
     def boundary(self, label):
@@ -183,6 +216,7 @@ class Runner:
 
     def terminate(self, signum, frame):
         """Stopped by the harness (a run that was not cut): end the operation with it."""
+        self.close_hold()
         for pid in self.descendants():
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -214,6 +248,7 @@ class Runner:
                                     args=(f"at {float(self.pause['at_s']):.2f} s",))
             timer.daemon = True
             timer.start()
+        self.open_hold()
         self.state("running")
         status = 0
         for index, command in enumerate(self.commands, start=1):
@@ -234,10 +269,13 @@ class Runner:
                     self.output.flush()
                 if label is not None:
                     self.boundary(label)
+                    if self.hold_dir:
+                        self.remove_hold_file("waiting")   # not the cut point: the script goes on
             status = self.child.wait()
             self.event("exit", index=index, status=status)
             if status != 0:
                 break
+        self.close_hold()
         self.boundary("end")
         self.event("done", status=status)
         self.state("done", status=status)

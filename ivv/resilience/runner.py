@@ -34,6 +34,7 @@ class RunState:
     label: str | None = None
     t: float | None = None
     frozen: bool | None = None
+    held: bool | None = None
     raw: dict = field(default_factory=dict)
 
     @classmethod
@@ -43,7 +44,7 @@ class RunState:
         except ValueError:
             return cls("unknown", raw={"text": text[-300:]})
         return cls(str(data.get("state", "unknown")), data.get("status"), data.get("label"), data.get("t"),
-                   data.get("frozen"), data)
+                   data.get("frozen"), data.get("held"), data)
 
     @property
     def settled(self) -> bool:
@@ -85,11 +86,12 @@ class DetachedRun:
     """One operation's commands, started detached; `pause` is a cut point's runner spec (or None)."""
 
     def __init__(self, device: Device, name: str, commands: list[str], marker: str | None = None,
-                 pause: dict | None = None):
+                 pause: dict | None = None, hold: str | None = None):
         self.device = device
         self.commands = list(commands)
         self.marker = marker
         self.pause = pause
+        self.hold = hold
         self.id = "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")[:40] + "-" + secrets.token_hex(3)
         self.dir = f"{DEVICE_ROOT}/{self.id}"
         self.unit = f"ivv-op-{self.id}"
@@ -97,7 +99,7 @@ class DetachedRun:
     def start(self) -> None:
         runner = self.device.ensure_runner()
         spec = {"dir": self.dir, "commands": self.commands, "marker": self.marker, "pause": self.pause,
-                "user": self.device.user if self.device.root else None}
+                "hold": self.hold, "user": self.device.user if self.device.root else None}
         self.device.sh(f"mkdir -p {shlex.quote(self.dir)}", 30)
         self.device.write(f"{self.dir}/spec.json", json.dumps(spec))
         args = f"python3 {runner} {shlex.quote(self.dir + '/spec.json')}"
@@ -155,7 +157,9 @@ class DetachedRun:
         if self.device.systemd:
             self.device.sh(f"systemctl kill --signal=SIGKILL {self.unit} 2>/dev/null; "
                            f"systemctl stop {self.unit} 2>/dev/null; true", 60)
-            return
-        pid = self.state().raw.get("pid")
-        if isinstance(pid, int):
-            self.device.sh(f"kill -TERM {pid} 2>/dev/null; true", 30)
+        else:
+            pid = self.state().raw.get("pid")
+            if isinstance(pid, int):
+                self.device.sh(f"kill -TERM {pid} 2>/dev/null; true", 30)
+        if self.hold:                   # a killed runner cannot take its hold back itself
+            self.device.sh(f"rm -f {shlex.quote(self.hold + '/enabled')} {shlex.quote(self.hold + '/waiting')}", 30)

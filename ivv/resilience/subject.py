@@ -67,6 +67,11 @@ class Subject:
     def marker(self) -> str | None:
         return (self.profile.deployment or {}).get("phase_marker")
 
+    @property
+    def hold(self) -> str | None:
+        """The phase-hold folder (None: the stack's scripts do not wait at their markers)."""
+        return (self.profile.deployment or {}).get("phase_hold") if self.marker else None
+
     def sync(self) -> None:
         """Make everything written so far durable, so "before" means what a cut cannot take away."""
         self.device.sh("sync", 120)

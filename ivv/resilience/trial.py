@@ -75,6 +75,7 @@ class Trial:
     journal: str = ""
     output: str = ""
     restored: dict = field(default_factory=dict)
+    landed: dict = field(default_factory=dict)   # where a cut really fell: boundary, seconds, held or not
 
     # -- observations ----------------------------------------------------------------------------
     def fact(self, name: str, passed: bool, expected=None, observed=None, criterion: str | None = None,
@@ -123,4 +124,5 @@ class Trial:
         return {"trial": self.number, "point": self.point, "passed": self.passed_for(criterion),
                 "failures": self.failures(criterion), "timings": dict(self.timings),
                 "undecided": [u.reason for u in self.undecided if u.criterion == criterion],
-                "state_after": self.state_after, "spec": self.spec, "restored": self.restored}
+                "state_after": self.state_after, "spec": self.spec, "restored": self.restored,
+                "landed": self.landed}

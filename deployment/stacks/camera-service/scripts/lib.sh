@@ -29,8 +29,19 @@ die() { printf '%s: error: %s\n' "$(basename "$0")" "$*" >&2; exit "${2:-1}"; }
 
 need_root() { [ "$(id -u)" -eq 0 ] || die "must run as root (use sudo)" 2; }
 
-# A phase boundary: the marker line harnesses cut at (profile deployment.phase_marker).
-phase() { say "phase: $1"; }
+# A phase boundary: the marker line harnesses cut at (profile deployment.phase_marker). While a harness
+# holds PHASE_HOLD/enabled (its PID inside, alive), the script waits at each marker until the harness has
+# seen it and removed PHASE_HOLD/waiting (profile deployment.phase_hold), so a cut lands exactly there;
+# without a harness it only prints. /run is cleared by a power cut, so a stale hold cannot survive one.
+PHASE_HOLD=${CAMERA_SERVICE_PHASE_HOLD:-/run/camera-service-phase-hold}
+phase() {
+    local holder tries=0
+    holder=$(cat "$PHASE_HOLD/enabled" 2>/dev/null) && [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null \
+        || { say "phase: $1"; return 0; }
+    : > "$PHASE_HOLD/waiting" || die "cannot write $PHASE_HOLD/waiting"
+    say "phase: $1"
+    while [ -e "$PHASE_HOLD/waiting" ] && [ "$tries" -lt 600 ]; do sleep 0.05; tries=$((tries + 1)); done
+}
 
 # Make what was written so far durable: the file system's dirty data and metadata reach the disk.
 durable() { sync -f "${1:-$INSTALL_DIR}" || die "sync of ${1:-$INSTALL_DIR} failed"; }
