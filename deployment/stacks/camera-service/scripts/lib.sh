@@ -317,7 +317,8 @@ switch_current() {
 
 # Fault knob non_atomic_upgrade: rewrite the live release tree in place from another release, code first
 # (everything but config/ and SHA256SUMS), then config, the checksums last: a cut between the two parts
-# leaves a mix. Callers make each part durable.
+# leaves a mix. Callers make each part durable before the next phase marker, so a cut at `phase: switch`
+# finds the code part on disk (unsynced, it would be lost with the guest's page cache and the tree whole).
 copy_in_place() {
     local src="$1" live="$2" part="$3"
     if [ "$part" = code ]; then

@@ -58,8 +58,8 @@ if $non_atomic; then
     phase stage
     say "fault non_atomic_upgrade: rewriting $live in place"
     copy_in_place "$RELEASES_DIR/$previous" "$live" code
-    phase switch
     durable "$live"
+    phase switch
     copy_in_place "$RELEASES_DIR/$previous" "$live" config
     durable "$live"
 else

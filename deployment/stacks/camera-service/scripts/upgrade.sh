@@ -69,8 +69,8 @@ if knob_on NON_ATOMIC_UPGRADE; then
     cp -a "$live" "$RELEASES_DIR/$old.orig"
     atomic_link "releases/$old.orig" "$INSTALL_DIR/previous"
     copy_in_place "$release" "$live" code
-    phase switch
     durable "$live"
+    phase switch
     copy_in_place "$release" "$live" config
     durable "$live"
 else
