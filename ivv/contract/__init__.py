@@ -10,6 +10,8 @@ valid params and validates the results; `drift` compares what is documented with
 `notifications` times the documented notifications and decides their latency; `transport` the wss://
 session and the plain ws:// refusal; `fuzzcases` the bad inputs and `fuzz` the runner that sends them,
 shrinks failures and replays them; `boundary` meets every param constraint from both sides, each with
-its control; `matrix` turns a table of facts into evidence. Every check returns
+its control; `matrix` turns a table of facts into evidence. For REST APIs described by OpenAPI,
+`openapi` runs conformance and fuzzing on schemathesis and `http_compliance` is the HTTP counterpart of
+the compliance matrix (404, 405 with Allow, 400, 415, 406), each probe with its control. Every check returns
 `ivv.evidence.facts.Fact` or `Undecided`; nothing here knows about pytest.
 """

@@ -1,0 +1,170 @@
+"""OpenAPI conformance on schemathesis: every operation called with valid generated requests, each answer
+checked against the spec (documented status code, content type, required headers, response schema, no
+server error), one fact per operation.
+
+schemathesis generates the requests (hypothesis underneath, positive data only: a request the spec
+allows) and judges the answers with its own checks; ivv keeps what a reviewer needs: per operation the
+cases sent, and for a failing one the minimal failing exchange (hypothesis shrinks it; the last failure
+seen is the minimal one) with secrets masked. An operation nobody could call (no answer, nothing
+generated) is `Undecided`, never a pass.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import hypothesis
+import requests
+import schemathesis
+import yaml
+from hypothesis.errors import HypothesisException, Unsatisfiable
+from schemathesis import checks as st_checks
+from schemathesis.generation import GenerationMode
+
+from ivv.errors import ProfileError
+from ivv.evidence import redact
+from ivv.evidence.facts import Fact, Undecided
+
+FAILURES = (AssertionError, st_checks.Failure, st_checks.FailureGroup)
+CHECKS = (st_checks.not_a_server_error, st_checks.status_code_conformance, st_checks.content_type_conformance,
+          st_checks.response_headers_conformance, st_checks.response_schema_conformance)
+FUZZ_CHECKS = (st_checks.not_a_server_error, st_checks.negative_data_rejection)
+EXPECTED = "documented status code, content type, headers and body schema for requests the spec allows"
+FUZZ_EXPECTED = "a 4xx rejection (never a 5xx or an acceptance) for requests the spec does not allow"
+SECRET_HEADERS = ("authorization", "cookie", "x-api-key", "set-cookie")
+
+
+def load_spec(path: str | Path):
+    """The OpenAPI document at `path` as a schemathesis schema (a clear error naming the file otherwise)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path}: cannot read the OpenAPI document: {exc}") from exc
+    if not isinstance(raw, dict) or "openapi" not in raw or "paths" not in raw:
+        raise ProfileError(f"{path}: not an OpenAPI 3 document (needs 'openapi' and 'paths')")
+    return schemathesis.openapi.from_dict(raw)
+
+
+@dataclass
+class OperationRun:
+    """What happened to one operation: cases sent, answers seen, and the minimal failure if any."""
+
+    label: str
+    cases: int = 0
+    answered: int = 0
+    failure: str | None = None
+    exchange: dict | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def judged(self, minimum: int, expected: str, what: str = "conforms") -> Fact | Undecided:
+        name = f"{self.label} {what}"
+        if self.failure is not None:
+            return Fact(name, False, expected, self.failure, exchanges=(self.exchange,) if self.exchange else (),
+                        details={"cases": self.cases, "answered": self.answered})
+        if self.answered < minimum:
+            reason = f"{self.answered} of {self.cases} generated requests answered (at least {minimum} needed)"
+            if self.errors:
+                reason += f": {self.errors[-1]}"
+            return Undecided(name, reason, details={"cases": self.cases})
+        return Fact(name, True, expected, f"{self.answered} requests, every answer as expected",
+                    details={"cases": self.cases, "answered": self.answered})
+
+
+def _masked_headers(headers) -> dict:
+    return {k: (redact.MASK if k.lower() in SECRET_HEADERS else v) for k, v in dict(headers or {}).items()}
+
+
+def exchange_of(response: requests.Response, elapsed_ms: float) -> dict:
+    """One request and its answer in the shape `Fact.transcript` prints, secrets masked."""
+    request = response.request
+    body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else (request.body or "")
+    sent = f"{request.method} {request.url} {json.dumps(_masked_headers(request.headers))} {body}".rstrip()
+    received = f"{response.status_code} {json.dumps(_masked_headers(response.headers))} {response.text[:2000]}"
+    return {"sent": redact.redact(sent), "received": [redact.redact(received)], "outcome": "answered",
+            "elapsed_ms": round(elapsed_ms, 1)}
+
+
+def _failure_text(exc: BaseException) -> str:
+    failures = getattr(exc, "exceptions", None) or [exc]
+    return "; ".join(f"{getattr(f, 'title', type(f).__name__)}: {str(getattr(f, 'message', f)).strip()[:400]}"
+                     for f in failures)
+
+
+def run_operation(operation, base_url: str, headers: dict, examples: int, seed: int,
+                  mode: GenerationMode = GenerationMode.POSITIVE, checks=CHECKS,
+                  timeout: float = 10.0) -> OperationRun:
+    """Generate up to `examples` requests of `mode` for one operation, send each, check each answer."""
+    run = OperationRun(operation.label)
+    session = requests.Session()
+
+    @hypothesis.settings(max_examples=examples, database=None, deadline=None,
+                         suppress_health_check=list(hypothesis.HealthCheck),
+                         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate, hypothesis.Phase.shrink])
+    @hypothesis.seed(seed)
+    @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
+    def check(case):
+        run.cases += 1
+        started = time.perf_counter()
+        try:
+            response = case.call(base_url=base_url, session=session, headers=headers, timeout=timeout)
+        except requests.RequestException as exc:
+            run.errors.append(f"no answer: {type(exc).__name__}: {str(exc)[:200]}")
+            return
+        run.answered += 1
+        try:
+            case.validate_response(response, checks=list(checks))
+        except FAILURES as exc:
+            run.failure = _failure_text(exc)
+            run.exchange = exchange_of(response, (time.perf_counter() - started) * 1000)
+            raise
+
+    try:
+        check()
+    except FAILURES:
+        pass                               # recorded above: the last failure is the shrunk, minimal one
+    except Unsatisfiable:
+        run.errors.append(f"no {mode.value} request can be generated for it (the spec leaves nothing to vary)")
+    except HypothesisException as exc:
+        run.errors.append(f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+    finally:
+        session.close()
+    return run
+
+
+def operations(spec) -> list:
+    """The spec's operations (a schemathesis schema or a path to the OpenAPI document)."""
+    schema = load_spec(spec) if isinstance(spec, (str, Path)) else spec
+    out = []
+    for result in schema.get_all_operations():
+        try:
+            out.append(result.ok())
+        except Exception as exc:           # an operation the spec does not describe well enough to call
+            raise ProfileError(f"an operation of the OpenAPI document cannot be generated: {exc}") from exc
+    return out
+
+
+def conformance(spec, base_url: str, headers: dict | None = None, examples: int = 5, seed: int = 0,
+                minimum: int = 1) -> list[Fact | Undecided]:
+    """One fact per operation: requests the spec allows are answered as the spec documents."""
+    found = [run_operation(op, base_url, dict(headers or {}), examples, seed).judged(minimum, EXPECTED)
+             for op in operations(spec)]
+    return found or [Undecided("OpenAPI operations", "the document describes no operation")]
+
+
+def fuzz(spec, base_url: str, headers: dict | None = None, examples: int = 10, seed: int = 0,
+         minimum: int = 1) -> list[Fact | Undecided]:
+    """One fact per operation: requests the spec forbids are rejected with a 4xx, never a server error.
+    An operation with nothing to get wrong (no parameters, no body) has no invalid request and is left
+    out (named in the facts' details); when no operation has one, the criterion is undecided."""
+    runs = [run_operation(op, base_url, dict(headers or {}), examples, seed, GenerationMode.NEGATIVE, FUZZ_CHECKS)
+            for op in operations(spec)]
+    nothing = [run.label for run in runs if run.cases == 0 and run.errors and run.errors[-1].startswith("no negative")]
+    found = [run.judged(minimum, FUZZ_EXPECTED, "rejects invalid requests") for run in runs if run.label not in nothing]
+    found = [replace(f, details={**f.details, "no invalid request exists for": nothing}) if nothing else f
+             for f in found]
+    return found or [Undecided("OpenAPI operations", "no operation has a request the spec forbids"
+                               + (f" ({', '.join(nothing)})" if nothing else ""))]

@@ -1,0 +1,127 @@
+"""A small REST capture service for the OpenAPI self-tests, clean or misbehaving in exactly one way.
+
+    python capture_stub.py TOKEN [FAULT]
+
+It prints `PORT n` and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
+still stored in a dated folder below a temporary directory, with its sha256) and a capture's record.
+FAULT: `wrong_status` (a capture answers 200, not the documented 201), `schema_drift` (status counts
+come back as strings), `auth_bypass` (status answers without a token), `server_error` (a capture body the
+spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent as text/plain is taken,
+not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header).
+"""
+
+import datetime
+import hashlib
+import json
+import os
+import secrets
+import sys
+import tempfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOKEN = sys.argv[1]
+FAULT = sys.argv[2] if len(sys.argv) > 2 else ""
+STORE = tempfile.mkdtemp(prefix="capture-stub-")
+CAPTURES = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body, headers=None):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def authorised(self):
+        if self.headers.get("Authorization", "") == f"Bearer {TOKEN}":
+            return True
+        self.answer(401, {"error": "a valid bearer token is required"})
+        return False
+
+    def read_json(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return ValueError
+
+    def allowed(self):
+        """The methods the route documents (None: no such route)."""
+        if self.path in ("/health", "/status") or self.path.startswith("/captures/"):
+            return ["GET"]
+        return ["POST"] if self.path == "/captures" else None
+
+    def wrong_method(self):
+        self.read_json()
+        allowed = self.allowed()
+        if allowed is None:
+            return self.answer(404, {"error": "no such route"})
+        headers = {} if FAULT == "no_allow" else {"Allow": ", ".join(allowed)}
+        return self.answer(405, {"error": f"{self.command} is not allowed here"}, headers)
+
+    do_PUT = do_DELETE = do_PATCH = wrong_method
+
+    def do_GET(self):
+        if self.allowed() == ["POST"]:
+            return self.wrong_method()
+        if self.path == "/health":
+            return self.answer(200, {"status": "ready"})
+        if self.path == "/status":
+            if FAULT != "auth_bypass" and not self.authorised():
+                return None
+            count = len(CAPTURES)
+            return self.answer(200, {"version": "1.0.0", "captures": str(count) if FAULT == "schema_drift" else count,
+                                     "queued": 0})
+        if self.path.startswith("/captures/"):
+            if not self.authorised():
+                return None
+            found = CAPTURES.get(self.path.rsplit("/", 1)[1])
+            return self.answer(200, found) if found else self.answer(404, {"error": "no such capture"})
+        return self.answer(404, {"error": "no such route"})
+
+    def do_POST(self):
+        if self.path != "/captures":
+            return self.wrong_method()
+        body = self.read_json()           # always, so a keep-alive connection stays in step
+        if not self.authorised():
+            return None
+        media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            if FAULT != "lax_media":
+                return self.answer(415, {"error": "send application/json"})
+            body = {}                     # the knob: any media type is taken as an empty request
+        valid = isinstance(body, dict) and not set(body) - {"label"} and isinstance(body.get("label", ""), str) \
+            and len(body.get("label", "")) <= 40
+        if not valid and FAULT == "server_error":      # no validation: the bad input reaches the code
+            return self.answer(500, {"error": "Traceback (most recent call last): AttributeError: label.strip"})
+        if not valid:
+            return self.answer(400, {"error": "expected {\"label\": string of at most 40 characters}"})
+        label = body.get("label", "")
+        still = b"\xff\xd8\xff\xe0" + secrets.token_bytes(256) + b"\xff\xd9"
+        capture_id = secrets.token_hex(6)
+        folder = os.path.join(STORE, datetime.date.today().isoformat())
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, f"{capture_id}.jpg")
+        with open(path, "wb") as fh:
+            fh.write(still)
+        record = {"id": capture_id, "label": label, "path": os.path.relpath(path, STORE),
+                  "sha256": hashlib.sha256(still).hexdigest(), "bytes": len(still)}
+        CAPTURES[capture_id] = record
+        status = 200 if FAULT == "wrong_status" else 201
+        return self.answer(status, record, {"Location": f"/captures/{capture_id}"})
+
+
+if __name__ == "__main__":
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(f"PORT {server.server_address[1]}", flush=True)
+    server.serve_forever()
