@@ -14,7 +14,12 @@ import pytest
 
 @pytest.fixture(scope="session")
 def vdevice(ivv_targets):
-    """The session's booted virtual device (ivv.targets.qemu.QemuTarget)."""
+    """The session's booted virtual device (ivv.targets.qemu.QemuTarget). The reference stack's archives
+    are rebuilt from its sources first (seconds), so no device test installs one built before an edit."""
+    from ivv.config import profile as profile_mod
+    from ivv.stack.release import fresh_archives
+
+    fresh_archives(profile_mod.load())
     device = ivv_targets.virtual_device()
     device.ensure_ready()
     return device

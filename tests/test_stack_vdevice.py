@@ -14,7 +14,7 @@ import requests
 
 from ivv.stack.base import open_client
 from ivv.stack.device import DeviceStack
-from ivv.stack.release import build_releases
+from ivv.stack.release import fresh_archives
 from tests.test_stack_service import jpeg_size
 
 pytestmark = [pytest.mark.vdevice, pytest.mark.timeout(600)]
@@ -29,10 +29,7 @@ class Story:
 
 @pytest.fixture(scope="module")
 def dev(vdevice, profile):
-    for version in (*profile.deployment["versions"], profile.deployment["broken"]):
-        if not profile.archive(version).exists():
-            build_releases(profile)
-            break
+    fresh_archives(profile)
     device = DeviceStack(vdevice, profile, "development")
     device.operation("purge")
     return device

@@ -117,7 +117,7 @@ def write_archive(files: dict[str, tuple[bytes, int]], out: Path, mtime: int) ->
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 tar.addfile(info)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")     # processes of one fleet run may build at once
     with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
         gz.write(buffer.getvalue())
     tmp.replace(out)
@@ -160,14 +160,28 @@ def build_releases(profile: Profile, versions: list[str] | None = None, out_dir:
 
 # Release archives pinned for this process: version -> (private copy, sha256).
 _PINNED: dict[tuple[str, str], tuple[Path, str]] = {}
+_BUILT: set[str] = set()
+
+
+def fresh_archives(profile: Profile) -> bool:
+    """Build the archives of a stack ivv builds itself (release manifests beside its profile) once per
+    process, so an edited stack is never deployed from an archive built before the edit (the build is
+    reproducible: unchanged sources give the same bytes). False for a stack ivv does not build."""
+    if not release_manifests(profile):
+        return False
+    if str(profile.path) not in _BUILT:
+        build_releases(profile)
+        _BUILT.add(str(profile.path))
+    return True
 
 
 def pinned(profile: Profile, version: str) -> tuple[Path, str]:
-    """The archive of `version` as first seen by this run, and its sha256 (built first when missing)."""
+    """The archive of `version` as first seen by this run, and its sha256 (built first: from its sources
+    once per run when ivv builds the stack, else with the profile's build command when missing)."""
     key = (str(profile.path), version)
     if key not in _PINNED:
         archive = profile.archive(version)
-        if not archive.is_file():
+        if not fresh_archives(profile) and not archive.is_file():
             _build_with_profile_command(profile)
         if not archive.is_file():
             raise ProfileError(f"{profile.path}: deployment.archive for {version}: no file {archive} "
