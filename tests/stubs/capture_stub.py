@@ -27,6 +27,8 @@ CAPTURES = {}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # keep-alive answers go out at once, not after a delayed ACK
+    wbufsize = -1                    # headers and body in one write (flushed after each request)
 
     def log_message(self, *args):
         pass
