@@ -5,11 +5,20 @@ qcow2 overlay on the cached image, shared by every `@pytest.mark.vdevice` test, 
 It is the same Target instance the `target` fixture gives for the virtual device, so a session never runs
 two of them by accident. Tests that need a clean device use `fresh_vdevice` (or call `vdevice.restore()`):
 power off, new overlay, boot (~20 s under TCG), so use it only where leftovers would change the result.
+`capture_stub`: the REST capture stub (tests/stubs/capture_stub.py), clean or with one fault knob.
 """
 
 from __future__ import annotations
 
+import contextlib
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+STUBS = Path(__file__).resolve().parent / "stubs"
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +50,24 @@ def sshd(tmp_path_factory):
     yield server
     proc.terminate()
     proc.wait(timeout=10)
+
+
+@pytest.fixture
+def capture_stub():
+    """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after."""
+    started = []
+
+    def start(fault: str | None = None):
+        token = secrets.token_urlsafe(32)
+        proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), token, *([fault] if fault else [])],
+                                stdout=subprocess.PIPE, text=True)
+        started.append(proc)
+        line = proc.stdout.readline()
+        assert line.startswith("PORT "), f"the capture stub did not start: {line!r}"
+        return f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
+
+    yield start
+    for proc in started:
+        with contextlib.suppress(Exception):
+            proc.kill()
+            proc.wait(10)

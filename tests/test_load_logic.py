@@ -40,7 +40,9 @@ def test_bad_settings_name_the_field(settings, field):
 
 
 def test_bad_url_is_rejected():
-    with pytest.raises(ConfigError, match="ws://"):
+    with pytest.raises(ConfigError, match="ws://, wss://, http:// or https://"):
+        spec_from_settings("ftp://127.0.0.1:8002/ws", {})
+    with pytest.raises(ConfigError, match="load.task_mix.ping: an HTTP task"):   # a JSON-RPC mix on an HTTP URL
         spec_from_settings("http://127.0.0.1:8002/ws", {})
 
 
@@ -129,5 +131,5 @@ def test_sample_lines_parse_and_cpu_comes_from_tick_deltas():
 def test_ivv_load_rejects_a_bad_url_with_exit_status_2(capsys):
     from ivv.cli import main
 
-    assert main(["load", "--url", "http://127.0.0.1:1/ws", "--duration", "1"]) == 2
+    assert main(["load", "--url", "ftp://127.0.0.1:1/ws", "--duration", "1"]) == 2
     assert "ws://" in capsys.readouterr().err

@@ -3,11 +3,6 @@ conformance, fuzzing, HTTP compliance and the auth matrix; each fault knob makes
 the exchange that shows it; a probe whose positive control fails, or a service that never answers,
 decides nothing (NOT VERIFIED, never PASS)."""
 
-import contextlib
-import secrets
-import subprocess
-import sys
-
 import pytest
 
 from ivv.contract.http_compliance import http_compliance
@@ -16,27 +11,6 @@ from ivv.security.openapi_auth import auth_matrix
 from tests.stub_support import STUBS, verdict_of
 
 SPEC = STUBS / "capture-stub.openapi.yaml"
-
-
-@pytest.fixture
-def capture_stub():
-    """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after."""
-    started = []
-
-    def start(fault: str | None = None):
-        token = secrets.token_urlsafe(32)
-        proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), token, *([fault] if fault else [])],
-                                stdout=subprocess.PIPE, text=True)
-        started.append(proc)
-        line = proc.stdout.readline()
-        assert line.startswith("PORT "), f"the capture stub did not start: {line!r}"
-        return f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
-
-    yield start
-    for proc in started:
-        with contextlib.suppress(Exception):
-            proc.kill()
-            proc.wait(10)
 
 
 def failed(results):

@@ -1,6 +1,7 @@
-"""Load testing of JSON-RPC over WebSocket services with Locust.
+"""Load testing of JSON-RPC over WebSocket and HTTP (REST) services with Locust.
 
-`spec` says what load to apply (from the gate's `load` settings), `jsonrpc_user` is the Locust user,
+`spec` says what load to apply (from the gate's `load` settings; the URL's scheme names the protocol),
+`jsonrpc_user` is the JSON-RPC Locust user, `http_user` the REST one (FastHttpUser, closed model),
 `runner` runs Locust as a library (closed and open model), `distributed` runs master + workers,
 `remote` starts workers on load-generator hosts over SSH (inventory `role: loadgen`),
 `stats` turns the recorded requests into HDR percentiles, `resources` samples the service on the

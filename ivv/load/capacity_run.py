@@ -86,7 +86,7 @@ def run_search(spec: LoadSpec, token: str | None, out_dir: Path) -> dict:
         search.record(_run_step(clock, recorder, settings, limits, spec.timeout_s, len(search.steps), rate, phase))
         cost = max(cost or 0.0, time.monotonic() - t0)
     clock.finish()
-    wait_for_drain(spec.timeout_s)
+    wait_for_drain(spec.timeout_s, spec)
     ended, cpu_s = time.time(), time.process_time() - cpu0
     runner.quit()
     capacity = {"settings": asdict(settings), "limits": {c: t.to_dict() for c, t in limits.items()},

@@ -121,7 +121,7 @@ def run_worker(spec: LoadSpec, token: str | None, master: str) -> None:
         user.end_at = float(msg.data["end_at"])
 
     def on_flush(environment, msg, **_kw) -> None:
-        wait_for_drain(spec.timeout_s)
+        wait_for_drain(spec.timeout_s, spec)
         send_stats = getattr(runner, "_send_stats", None)
         if send_stats is not None:
             send_stats()  # Locust's own stats of the last seconds, before the master writes its report

@@ -19,7 +19,7 @@ from locust.env import Environment
 from locust.html import get_html_report
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV, StatsCSVFileWriter, stats_history
 
-from ivv.load.jsonrpc_user import JsonRpcConnection, make_user_class
+from ivv.load import http_user, jsonrpc_user
 from ivv.load.recorder import CALL_FIELDS, Recorder
 from ivv.load.spec import LoadSpec
 from ivv.load.stats import summarize, time_series
@@ -28,16 +28,22 @@ from ivv.report import plots
 DRAIN_MARGIN_S = 1.0
 
 
+# The Locust user of each protocol: (make_user_class(spec, token), in_flight()).
+USERS = {"jsonrpc-ws": (jsonrpc_user.make_user_class, jsonrpc_user.JsonRpcConnection.in_flight),
+         "http": (http_user.make_user_class, http_user.in_flight)}
+
+
 def make_environment(spec: LoadSpec, token: str | None) -> tuple[Environment, type]:
-    user = make_user_class(spec, token)
+    user = USERS[spec.protocol][0](spec, token)
     env = Environment(user_classes=[user], host=spec.url)
     return env, user
 
 
-def wait_for_drain(timeout_s: float) -> None:
+def wait_for_drain(timeout_s: float, spec: LoadSpec | None = None) -> None:
     """Give calls still in flight in this process their chance to answer or time out."""
+    in_flight = USERS[spec.protocol if spec else "jsonrpc-ws"][1]
     deadline = time.time() + timeout_s + DRAIN_MARGIN_S
-    while JsonRpcConnection.in_flight() and time.time() < deadline:
+    while in_flight() and time.time() < deadline:
         gevent.sleep(0.05)
 
 
@@ -51,7 +57,7 @@ def run_local(spec: LoadSpec, token: str | None, out_dir: Path) -> dict:
     user.end_at = started + spec.duration_s
     runner.start(spec.users, spawn_rate=spec.spawn_rate)
     gevent.sleep(max(0.0, user.end_at - time.time()))
-    wait_for_drain(spec.timeout_s)
+    wait_for_drain(spec.timeout_s, spec)
     ended, cpu_s = time.time(), time.process_time() - cpu0
     runner.quit()
     return finish(env, spec, recorder, started, ended, out_dir, writer, workers=0,

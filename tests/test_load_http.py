@@ -1,0 +1,45 @@
+"""HTTP load through ivv's load runner (Locust FastHttpUser in its own process) against the REST capture
+stub over real sockets: the clean stub answers every call and the run has latency figures; with a token
+the stub does not know every call fails with its 401 (so the error-rate criterion can FAIL); a spec the
+HTTP user cannot run as asked (open model, a task that is not `METHOD /path`) is refused with the field."""
+
+import pytest
+
+from ivv.errors import ConfigError
+from ivv.load.launch import run_load
+from ivv.load.spec import spec_from_settings
+
+MIX = {"GET /status": 3, "GET /health": 1, "POST /captures": {"weight": 1, "params": {"label": "load"}}}
+
+
+def http_run(base: str, token: str, out, **settings):
+    spec = spec_from_settings(base, {"users": 2, "spawn_rate": 50, "duration_s": 3, "task_mix": MIX,
+                                     "max_requests": 3000, **settings})
+    assert spec.protocol == "http"
+    return run_load(spec, out, token=token).result["summary"]
+
+
+def test_http_load_against_the_clean_stub(capture_stub, tmp_path):
+    base, _headers, token = capture_stub()
+    summary = http_run(base, token, tmp_path)
+    assert summary["requests"] > 20 and summary["failed"] == 0, summary
+    assert set(summary["per_method"]) == set(MIX)
+    assert summary["latency"]["p95_ms"] > 0
+
+
+def test_http_load_counts_refused_calls_as_failed(capture_stub, tmp_path):
+    base, _headers, _token = capture_stub()
+    summary = http_run(base, "not-the-token", tmp_path)
+    protected = sum(v["count"] for k, v in summary["per_method"].items() if k != "GET /health")
+    assert summary["requests"] > 20 and summary["failed"] == protected > 0, summary
+    assert any("401" in e for e in summary["error_examples"]), summary["error_examples"]
+
+
+def test_an_open_model_over_http_is_refused():
+    with pytest.raises(ConfigError, match="arrival_rate_per_s"):
+        spec_from_settings("http://127.0.0.1:1", {"arrival_rate_per_s": 10, "task_mix": MIX})
+
+
+def test_an_http_task_must_name_method_and_path():
+    with pytest.raises(ConfigError, match=r"load.task_mix.get_status: an HTTP task is 'METHOD /path'"):
+        spec_from_settings("http://127.0.0.1:1", {"task_mix": {"get_status": 1}})
