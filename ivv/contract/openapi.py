@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -59,19 +60,37 @@ class OperationRun:
     failure: str | None = None
     exchange: dict | None = None
     errors: list[str] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
 
-    def judged(self, minimum: int, expected: str, what: str = "conforms") -> Fact | Undecided:
+    def answer(self, response: requests.Response) -> None:
+        self.answered += 1
+        self.statuses[response.status_code] += 1
+
+    def fail(self, exc: BaseException, response: requests.Response, started: float) -> None:
+        self.failure = _failure_text(exc)
+        self.exchange = exchange_of(response, (time.perf_counter() - started) * 1000)
+
+    def judged(self, minimum: int, expected: str, what: str = "conforms",
+               need_success: bool = False) -> Fact | Undecided:
+        """With `need_success`, an operation never answered with a 2xx is undecided: answers that were all
+        refusals (a 401 of wrong credentials, a 404 of an id that does not exist) check the error path
+        only, never the operation's own answer."""
         name = f"{self.label} {what}"
+        seen = ", ".join(f"{code} x{n}" for code, n in sorted(self.statuses.items()))
+        details = {"cases": self.cases, "answered": self.answered, "statuses": dict(self.statuses)}
         if self.failure is not None:
             return Fact(name, False, expected, self.failure, exchanges=(self.exchange,) if self.exchange else (),
-                        details={"cases": self.cases, "answered": self.answered})
+                        details=details)
         if self.answered < minimum:
             reason = f"{self.answered} of {self.cases} generated requests answered (at least {minimum} needed)"
             if self.errors:
                 reason += f": {self.errors[-1]}"
-            return Undecided(name, reason, details={"cases": self.cases})
-        return Fact(name, True, expected, f"{self.answered} requests, every answer as expected",
-                    details={"cases": self.cases, "answered": self.answered})
+            return Undecided(name, reason, details=details)
+        if need_success and not any(200 <= code < 300 for code in self.statuses):
+            return Undecided(name, f"no request was answered with a 2xx (answers: {seen}), so its success answer "
+                             "was never checked", details=details)
+        return Fact(name, True, expected, f"{self.answered} requests ({seen}), every answer as expected",
+                    details=details)
 
 
 def _masked_headers(headers) -> dict:
@@ -114,12 +133,11 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
         except requests.RequestException as exc:
             run.errors.append(f"no answer: {type(exc).__name__}: {str(exc)[:200]}")
             return
-        run.answered += 1
+        run.answer(response)
         try:
             case.validate_response(response, checks=list(checks))
         except FAILURES as exc:
-            run.failure = _failure_text(exc)
-            run.exchange = exchange_of(response, (time.perf_counter() - started) * 1000)
+            run.fail(exc, response, started)
             raise
 
     try:
@@ -135,9 +153,48 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
     return run
 
 
+def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, examples: int, seed: int,
+             timeout: float = 10.0) -> None:
+    """Follow the spec's links (declared, or inferred by schemathesis from Location headers and the like):
+    a capture made by POST is then fetched by its id, so an operation needing a real id is answered with a
+    2xx too. Answers and failures are added to each operation's run."""
+    machine = schema.as_state_machine()
+    if not getattr(machine, "bundles", None) and not getattr(machine, "_transitions", None):
+        return
+
+    class Walk(machine):
+        def get_call_kwargs(self, case):
+            return {"base_url": base_url, "headers": headers, "timeout": timeout}
+
+        def validate_response(self, response, case, additional_checks=None, **_kwargs):
+            run = runs.setdefault(case.operation.label, OperationRun(case.operation.label))
+            run.cases += 1
+            run.answer(response)
+            try:
+                case.validate_response(response, checks=list(CHECKS))
+            except FAILURES as exc:
+                run.fail(exc, response, time.perf_counter())
+                raise
+
+    try:
+        Walk.run(settings=hypothesis.settings(max_examples=examples, stateful_step_count=4, database=None,
+                                              deadline=None, suppress_health_check=list(hypothesis.HealthCheck),
+                                              derandomize=True))
+    except FAILURES:
+        pass                      # recorded in the operation's run
+    except (requests.RequestException, HypothesisException) as exc:
+        for run in runs.values():
+            run.errors.append(f"following links: {type(exc).__name__}: {str(exc)[:200]}")
+    del seed                      # the walk is derandomized: the same spec gives the same walk
+
+
+def schema_of(spec):
+    return load_spec(spec) if isinstance(spec, (str, Path)) else spec
+
+
 def operations(spec) -> list:
     """The spec's operations (a schemathesis schema or a path to the OpenAPI document)."""
-    schema = load_spec(spec) if isinstance(spec, (str, Path)) else spec
+    schema = schema_of(spec)
     out = []
     for result in schema.get_all_operations():
         try:
@@ -149,9 +206,13 @@ def operations(spec) -> list:
 
 def conformance(spec, base_url: str, headers: dict | None = None, examples: int = 5, seed: int = 0,
                 minimum: int = 1) -> list[Fact | Undecided]:
-    """One fact per operation: requests the spec allows are answered as the spec documents."""
-    found = [run_operation(op, base_url, dict(headers or {}), examples, seed).judged(minimum, EXPECTED)
-             for op in operations(spec)]
+    """One fact per operation: requests the spec allows are answered as the spec documents, with at least
+    one 2xx among them (the spec's links are followed, so an operation on a created resource gets one)."""
+    schema, headers = schema_of(spec), dict(headers or {})
+    runs = {op.label: run_operation(op, base_url, headers, examples, seed) for op in operations(schema)}
+    if runs and any(run.answered for run in runs.values()):
+        stateful(schema, runs, base_url, headers, examples, seed)
+    found = [run.judged(minimum, EXPECTED, need_success=True) for run in runs.values()]
     return found or [Undecided("OpenAPI operations", "the document describes no operation")]
 
 
