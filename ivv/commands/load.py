@@ -32,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("load", help="run the gate's load against an endpoint and print the figures",
                                    description=__doc__.splitlines()[0])
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="ws:// or wss:// JSON-RPC endpoint")
+    where.add_argument("--url", help="ws:// or wss:// JSON-RPC endpoint, or http(s):// REST base URL (tasks METHOD /path)")
     where.add_argument("--local-stack", action="store_true", help="start the profile's stack as local processes")
     parser.add_argument("--token-env", default=TOKEN_ENV, metavar="VAR",
                         help=f"environment variable holding the auth token (default {TOKEN_ENV})")
