@@ -153,11 +153,12 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
     return run
 
 
-def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, examples: int, seed: int,
+def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, examples: int,
              timeout: float = 10.0) -> None:
     """Follow the spec's links (declared, or inferred by schemathesis from Location headers and the like):
     a capture made by POST is then fetched by its id, so an operation needing a real id is answered with a
-    2xx too. Answers and failures are added to each operation's run."""
+    2xx too. Answers and failures are added to each operation's run. The walk is derandomized: the same
+    spec gives the same walk."""
     machine = schema.as_state_machine()
     if not getattr(machine, "bundles", None) and not getattr(machine, "_transitions", None):
         return
@@ -185,7 +186,6 @@ def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict
     except (requests.RequestException, HypothesisException) as exc:
         for run in runs.values():
             run.errors.append(f"following links: {type(exc).__name__}: {str(exc)[:200]}")
-    del seed                      # the walk is derandomized: the same spec gives the same walk
 
 
 def schema_of(spec):
@@ -211,7 +211,7 @@ def conformance(spec, base_url: str, headers: dict | None = None, examples: int 
     schema, headers = schema_of(spec), dict(headers or {})
     runs = {op.label: run_operation(op, base_url, headers, examples, seed) for op in operations(schema)}
     if runs and any(run.answered for run in runs.values()):
-        stateful(schema, runs, base_url, headers, examples, seed)
+        stateful(schema, runs, base_url, headers, examples)
     found = [run.judged(minimum, EXPECTED, need_success=True) for run in runs.values()]
     return found or [Undecided("OpenAPI operations", "the document describes no operation")]
 
