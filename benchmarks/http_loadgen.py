@@ -22,14 +22,16 @@ import sys
 import time
 from pathlib import Path
 
+from ivv.rpc.auth import claims, sign
+
 ROOT = Path(__file__).resolve().parents[1]
 STUB = ROOT / "tests/stubs/capture_stub.py"
 PATH = "/status"
 GENERATORS = ("locust-fasthttp", "locust-http", "requests-loop", "http.client-loop")
 
 
-def start_stub(token: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, str(STUB), token], stdout=subprocess.PIPE, text=True)
+def start_stub(secret: str) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, str(STUB), secret], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
         proc.kill()
@@ -130,8 +132,9 @@ def main() -> int:
             result = loop_run(args.generator, args.base, token, args.duration, args.max_calls)
         print(json.dumps(result))
         return 0
-    token = secrets.token_urlsafe(24)
-    proc, base = start_stub(token)
+    secret = secrets.token_urlsafe(24)
+    token = sign(claims("admin", "ivv-bench"), secret)
+    proc, base = start_stub(secret)
     try:
         results = {kind: run_generator(kind, base, token, args.users, args.duration, args.max_calls)
                    for kind in ("requests-loop", *[g for g in GENERATORS if g != "requests-loop"])}

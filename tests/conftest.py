@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from ivv.rpc.auth import claims, sign
+
 STUBS = Path(__file__).resolve().parent / "stubs"
 
 
@@ -54,17 +56,20 @@ def sshd(tmp_path_factory):
 
 @pytest.fixture
 def capture_stub():
-    """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after."""
+    """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after;
+    with `with_secret=True` also the secret its tokens are signed with."""
     started = []
 
-    def start(fault: str | None = None):
-        token = secrets.token_urlsafe(32)
-        proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), token, *([fault] if fault else [])],
+    def start(fault: str | None = None, with_secret: bool = False):
+        secret = secrets.token_urlsafe(32)
+        token = sign(claims("admin", "ivv-admin"), secret)
+        proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), secret, *([fault] if fault else [])],
                                 stdout=subprocess.PIPE, text=True)
         started.append(proc)
         line = proc.stdout.readline()
         assert line.startswith("PORT "), f"the capture stub did not start: {line!r}"
-        return f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
+        found = f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
+        return (*found, secret) if with_secret else found
 
     yield start
     for proc in started:

@@ -91,3 +91,28 @@ def test_a_service_that_never_answers_is_not_verified(capture_stub, tmp_path, cr
     assert results and not [r for r in results if hasattr(r, "passed")], results
     verdict, _records = verdict_of(tmp_path, criterion, results)
     assert verdict == "NOT VERIFIED"
+
+
+ROLES = ("viewer", "operator", "admin")
+
+
+@pytest.mark.parametrize("fault", [None, "role_bypass"])
+def test_each_role_below_the_least_role_is_refused_and_each_above_answered(capture_stub, tmp_path, fault):
+    """POST /captures lists `operator` as its least role: a viewer's token must get the documented 403 (under
+    the control of the valid request being answered), operator and admin an answer; GET /status admits all."""
+    from ivv.rpc.auth import claims, sign
+
+    url, headers, _token, secret = capture_stub(fault, with_secret=True)
+    results = auth_matrix(SPEC, url, headers, jwt_secret=secret, roles=ROLES,
+                          token_for=lambda role: sign(claims(role, f"ivv-{role}"), secret))
+    by_name = {r.name: r for r in results}
+    viewer = by_name["POST /captures as viewer is refused"]
+    for name in ("POST /captures as operator is answered", "POST /captures as admin is answered",
+                 *(f"GET /status as {role} is answered" for role in ROLES)):
+        assert by_name[name].passed, (name, by_name[name].observed)
+    verdict, _records = verdict_of(tmp_path, "security.auth_enforced", results)
+    if fault is None:
+        assert viewer.passed and viewer.observed == 403 and verdict == "PASS"
+    else:
+        assert not viewer.passed and viewer.observed == 201 and verdict == "FAIL"
+        assert "POST" in viewer.exchanges[0]["sent"] and secret not in viewer.transcript()

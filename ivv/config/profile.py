@@ -114,8 +114,10 @@ class Profile:
         """The configured listen address of `rpc`, `health` or `media` in `environment`."""
         return _per_environment(self.data.get(section, {}).get("bind"), environment)
 
-    def rpc_url(self, host: str, port: int | None = None, environment: str | None = None) -> str:
-        scheme = "wss" if self.tls(environment) else "ws"
+    def rpc_url(self, host: str, port: int | None = None, environment: str | None = None,
+                schemes: tuple[str, str] = ("ws", "wss")) -> str:
+        """The API's URL; `schemes`: the (plain, TLS) schemes of its protocol."""
+        scheme = schemes[1] if self.tls(environment) else schemes[0]
         return f"{scheme}://{host}:{port or self.rpc['port']}{self.rpc['path']}"
 
     def health_endpoint(self, name: str) -> dict:

@@ -97,6 +97,7 @@ def _state(config: pytest.Config) -> IvvState | None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "criterion(*ids): the gate criteria this test decides")
+    config.addinivalue_line("markers", "api_check(name): runs only where the stack's protocol offers this check")
     config.addinivalue_line("markers", "vdevice: needs the booted virtual device")
     config.addinivalue_line("markers", "slow: a slow local self-test")
     config.addinivalue_line("markers", "extended: a virtual-device self-test beyond make test's time budget "
@@ -147,7 +148,24 @@ def asked_for(gates, criteria: list[str]) -> bool:
     return not gates or not criteria or any(c in gates for c in criteria)
 
 
+def offered_by_protocol(config: pytest.Config, items: list[pytest.Item]) -> list[pytest.Item]:
+    """Tests marked `api_check(NAME)` only where the stack's protocol offers NAME (`ivv.protocols`): a check
+    that means nothing for the protocol (JSON-RPC notifications on a REST API) is not part of the run,
+    rather than run and left undecided. An unreadable profile filters nothing (its fixture says why)."""
+    from ivv.config import profile as profile_lib
+    from ivv.protocols import protocol_of
+
+    if not any(item.get_closest_marker("api_check") for item in items):
+        return items
+    try:
+        offers = protocol_of(profile_lib.load(config.getoption("ivv_profile"))).offers
+    except ConfigError:
+        return items
+    return [item for item in items if all(name in offers for m in item.iter_markers("api_check") for name in m.args)]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items[:] = offered_by_protocol(config, items)
     state = _state(config)
     if state is None or config.getoption("ivv_collect_to"):
         return

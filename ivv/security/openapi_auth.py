@@ -1,7 +1,12 @@
 """The auth matrix over HTTP (`security.auth_enforced`): every operation the OpenAPI document protects x
 {no credentials, a forged token, an alg-none token, an expired token when the stack's signing secret is
 known}, each of which must get the documented refusal (401 or 403, and a status the spec documents for
-the operation), never an answer.
+the operation), never an answer; and x each role, when tokens of every role can be made: a role below
+the operation's least role must get the documented 403, a role at or above it an answer.
+
+Roles: a security requirement's list names the least role (OpenAPI 3.1 lets a non-OAuth scheme list role
+names; ivv reads it in 3.0 documents too); the ranks are the profile's `auth.roles`, lowest first. A
+requirement listing no role admits every role.
 
 Each row has its positive control: the same request (one valid request schemathesis generates for the
 operation) with the valid credentials must be answered (not 401/403, not 5xx), else the row proves nothing
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 
 import requests
 
@@ -47,6 +53,37 @@ def credential_headers(raw: dict, requirement: dict) -> list[str] | None:
     return names
 
 
+def admitted(requirement: dict, roles: tuple[str, ...]) -> set[str]:
+    """The roles of `roles` (lowest first) a requirement admits: its least listed role and every one above."""
+    named = [r for names in requirement.values() for r in (names or [])]
+    ranked = [roles.index(r) for r in named if r in roles]
+    if not named:
+        return set(roles)
+    return set(roles[min(ranked):]) if ranked else set(named) & set(roles)
+
+
+def role_rows(label: str, send, admits: set[str], roles: tuple[str, ...], token_for, documented: list[int],
+              control: Fact) -> list[Fact | Undecided]:
+    """One row per role: refused with the documented 403 below the least role (under the control), answered
+    at or above it."""
+    out: list[Fact | Undecided] = []
+    for role in roles:
+        response, exchange = send({"Authorization": f"Bearer {token_for(role)}"})
+        status = response.status_code if response is not None else None
+        seen = status if response is not None else exchange
+        exchanges = (exchange,) if response is not None else ()
+        if role in admits:
+            out.append(Fact(f"{label} as {role} is answered", status is not None and status not in REFUSALS
+                            and status < 500, "answered (not 401/403, not 5xx)", seen, exchanges=exchanges,
+                            details={"role": role}))
+        else:
+            probe = Fact(f"{label} as {role} is refused", status == 403 and 403 in documented,
+                         "the documented refusal 403" if 403 in documented else "403, documented (it is not)",
+                         seen, exchanges=exchanges, details={"role": role})
+            out.append(controlled(probe, control))
+    return out
+
+
 def hostile_tokens(role: str, jwt_secret: str | None) -> dict[str, str]:
     """Bearer tokens that must all be refused, by what is wrong with them."""
     body = claims(role, PROBE_USER)
@@ -67,8 +104,10 @@ def _send(session, kwargs: dict, timeout: float):
 
 
 def auth_matrix(spec, base_url: str, headers: dict, jwt_secret: str | None = None, role: str = "admin",
-                timeout: float = 10.0, seed: int = 0) -> list[Fact | Undecided]:
-    """One row per protected operation and hostile credential; `headers` hold the valid credentials."""
+                timeout: float = 10.0, seed: int = 0, roles: tuple[str, ...] = (),
+                token_for: Callable[[str], str] | None = None) -> list[Fact | Undecided]:
+    """One row per protected operation and hostile credential, and per role when `token_for(role)` can
+    make a valid token of each of `roles` (lowest first); `headers` hold the valid credentials."""
     ops = operations(spec)
     raw = ops[0].schema.raw_schema if ops else {}
     out: list[Fact | Undecided] = []
@@ -105,4 +144,7 @@ def auth_matrix(spec, base_url: str, headers: dict, jwt_secret: str | None = Non
                              status if response is not None else exchange,
                              exchanges=(exchange,) if response is not None else ())
                 out.append(controlled(probe, control))
+            if roles and token_for is not None:
+                out += role_rows(label, lambda extra, base=base, bare=bare: _send(session, {**base, "headers": {**bare, **extra}}, timeout),
+                                 admitted(needed[0], roles), roles, token_for, documented, control)
     return out or [Undecided("protected operations", "the OpenAPI document protects no operation")]

@@ -1,35 +1,15 @@
 """The API a stack speaks, as one value: the protocol, the URL, TLS, and how a session logs in.
 
-The profile names the protocol (`api.kind`, default `jsonrpc-ws`: JSON-RPC 2.0 over WebSocket, the
-`rpc` section); `register_protocol` maps each name to the function that opens a client, so another
-protocol (HTTP/REST) plugs in beside `ivv.rpc` and the suites never branch on protocol.
+The profile names the protocol (`api.kind`, default `jsonrpc-ws`: JSON-RPC 2.0 over WebSocket; `http`:
+REST described by OpenAPI); `ivv.protocols` holds one implementation per kind, which opens clients and
+runs the contract and security checks, so the suites never branch on protocol.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from ivv.errors import ProfileError
-
-PROTOCOLS: dict[str, Callable] = {}
-
-
-def register_protocol(name: str) -> Callable[[Callable], Callable]:
-    """Decorator: `connect(endpoint, timeout, **options)` for protocol `name`; a name is registered once."""
-    def decorate(connect: Callable) -> Callable:
-        if name in PROTOCOLS:
-            raise ValueError(f"protocol {name!r} is already registered ({PROTOCOLS[name].__qualname__})")
-        PROTOCOLS[name] = connect
-        return connect
-    return decorate
-
-
-@register_protocol("jsonrpc-ws")
-def _jsonrpc_ws(endpoint: ApiEndpoint, timeout: float = 10.0, **options):
-    from ivv.rpc.client import RpcClient
-
-    return RpcClient(endpoint.url, timeout=timeout, **{**endpoint.client_options, **options}).connect()
+from ivv.protocols.base import protocol_of
 
 
 @dataclass(frozen=True)
@@ -47,11 +27,9 @@ class ApiEndpoint:
 
     @classmethod
     def from_profile(cls, profile, host: str, port: int, environment: str | None) -> ApiEndpoint:
-        kind = (profile.data.get("api") or {}).get("kind", "jsonrpc-ws")
-        if kind not in PROTOCOLS:
-            raise ProfileError(f"{profile.path}: api.kind {kind!r} is not one of {', '.join(PROTOCOLS)}")
+        protocol = protocol_of(profile)
         login = profile.auth.get("login", {})
-        return cls(kind, profile.rpc_url(host, port, environment), profile.tls(environment),
+        return cls(protocol.kind, profile.rpc_url(host, port, environment, protocol.schemes), profile.tls(environment),
                    login_method=login.get("method", "authenticate"), login_param=login.get("param", "auth_token"))
 
     @property
@@ -60,4 +38,6 @@ class ApiEndpoint:
 
     def client(self, timeout: float = 10.0, **options):
         """A connected client of this API's protocol (not logged in)."""
-        return PROTOCOLS[self.protocol](self, timeout=timeout, **options)
+        from ivv.protocols.base import PROTOCOLS
+
+        return PROTOCOLS[self.protocol].connect(self, timeout=timeout, **options)

@@ -13,6 +13,7 @@ CRITERION = "contract.notifications"
 
 
 @pytest.mark.criterion(CRITERION)
+@pytest.mark.api_check("notifications")
 def test_recording_notifications(contract_probe, evidence, contract_setting, ivv_gates):
     contract = contract_probe.contract
     trigger = contract_setting("notification_trigger", "start_recording")

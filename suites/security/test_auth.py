@@ -1,19 +1,15 @@
-"""Auth matrix: every method x {no token, expired, forged, alg none, not yet valid, each role, API keys,
-revoked API key}; the contract's role per method says who must be refused."""
+"""Auth matrix: every operation x {no credentials, expired, forged, alg none, ...; over JSON-RPC also not
+yet valid, each role, API keys, a revoked key}; the contract says who must be refused, and every refusal
+row has its positive control."""
 
 import pytest
-
-from ivv.contract.authmatrix import auth_failures, auth_grid, auth_matrix, credential_kinds
-from ivv.contract.matrix import record_matrix, transcript
 
 CRITERION = "security.auth_enforced"
 pytestmark = pytest.mark.usefixtures("rpc_evidence_target")  # evidence names the stack's target
 
 
 @pytest.mark.criterion(CRITERION)
-def test_auth_matrix(contract_probe, evidence):
-    rows = auth_matrix(contract_probe)
-    kinds = credential_kinds(contract_probe.credentials)
-    failed = record_matrix(evidence, CRITERION, "auth and roles matrix", rows,
-                           auth_grid(rows, contract_probe.contract, kinds), "auth-exchanges.txt", transcript(rows))
-    assert not failed, "auth matrix failures:\n" + "\n".join(auth_failures(rows))
+@pytest.mark.api_check("auth_matrix")
+def test_auth_matrix(api_checks, evidence):
+    failures = api_checks.auth_matrix().record(evidence, CRITERION)
+    assert not failures, "auth matrix failures:\n" + "\n".join(failures)

@@ -32,46 +32,55 @@ def surface(security):
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_hostile_tokens_refused(surface, evidence):
     record(evidence, authn.token_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_hostile_api_keys_refused(surface, evidence):
     record(evidence, authn.api_key_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_unauthenticated_session_refused(surface, evidence):
     record(evidence, access.unauthenticated_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_roles_enforced(surface, evidence):
     record(evidence, access.privilege_probes(surface, Transcript()))
 
 
 @pytest.mark.criterion(AUTH_ENFORCED)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_expired_session_refused(surface, evidence):
     record(evidence, expiry.expiry_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(NO_DEFAULT_CREDENTIALS)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_no_placeholder_secret(surface, evidence):
     record(evidence, authn.placeholder_secret_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(SESSION_ISOLATION)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_session_isolation(surface, evidence):
     record(evidence, sessions.isolation_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(ERROR_DISCLOSURE)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_errors_disclose_nothing(surface, evidence):
     record(evidence, disclosure.disclosure_probe(surface, Transcript()))
 
 
 @pytest.mark.criterion(REQUEST_LIMITS)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_rate_limit(security, surface, evidence):
     rate = security.rate_limit
     record(evidence, limits.rate_limit_probe(surface, Transcript(), rate.get("per_second"), rate.get("burst"),
@@ -79,6 +88,7 @@ def test_rate_limit(security, surface, evidence):
 
 
 @pytest.mark.criterion(REQUEST_LIMITS)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_request_size_limit(security, surface, evidence):
     record(evidence, limits.size_limit_probe(surface, Transcript(), security.max_request_bytes, security.health_url))
 
@@ -97,6 +107,7 @@ def test_listening_addresses(security, evidence):
 
 
 @pytest.mark.criterion(PATH_TRAVERSAL)
+@pytest.mark.api_check("surface")  # ivv.security.surface: wire probes of the protocol
 def test_path_traversal(security, surface, evidence):
     role = surface.roles[-1]
     record(evidence, traversal.traversal_probe(

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.usefixtures("rpc_evidence_target")  # evidence names th
 
 
 @pytest.mark.criterion(CRITERION)
+@pytest.mark.api_check("transport_tls")
 def test_tls_on_verified_plain_refused(tls_endpoint, evidence):
     ep = tls_endpoint
     context = {"environment": ep.environment, "setup": ep.setup, "trust": ep.trust.source}

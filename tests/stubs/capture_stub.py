@@ -1,8 +1,9 @@
 """A small REST capture service for the OpenAPI self-tests, clean or misbehaving in exactly one way.
 
-    python capture_stub.py TOKEN [FAULT]
+    python capture_stub.py SECRET [FAULT]
 
-It prints `PORT n` and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
+A request is authorised by a bearer JWT signed HS256 with SECRET (a `role` claim, not expired; `alg: none`
+and other keys are refused). It prints `PORT n` (CAPTURE_STUB_PORT, default a free one) and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
 still stored in a dated folder below a temporary directory, with its sha256) and a capture's record.
 FAULT: `wrong_status` (a capture answers 200, not the documented 201), `schema_drift` (status counts
 come back as strings), `auth_bypass` (status answers without a token), `server_error` (a capture body the
@@ -10,19 +11,40 @@ spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent 
 not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header).
 """
 
+import base64
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import secrets
 import sys
 import tempfile
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-TOKEN = sys.argv[1]
+SECRET = sys.argv[1].encode()
 FAULT = sys.argv[2] if len(sys.argv) > 2 else ""
 STORE = tempfile.mkdtemp(prefix="capture-stub-")
 CAPTURES = {}
+
+
+def _unb64(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def token_role(token):
+    """The role of an HS256 JWT signed with SECRET and not expired (None: no such token)."""
+    try:
+        header, payload, signature = token.split(".")
+        if json.loads(_unb64(header)).get("alg") != "HS256":
+            return False
+        expected = hmac.new(SECRET, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        body = json.loads(_unb64(payload))
+        good = hmac.compare_digest(expected, _unb64(signature)) and body.get("exp", 0) > time.time()
+        return body.get("role") if good else None
+    except (ValueError, AttributeError):
+        return None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -43,10 +65,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def authorised(self):
-        if self.headers.get("Authorization", "") == f"Bearer {TOKEN}":
+    def authorised(self, roles=("viewer", "operator", "admin")):
+        role = token_role(self.headers.get("Authorization", "").removeprefix("Bearer "))
+        if role in roles or (role and FAULT == "role_bypass"):
             return True
-        self.answer(401, {"error": "a valid bearer token is required"})
+        if role:
+            self.answer(403, {"error": f"role {role} may not do this"})
+        else:
+            self.answer(401, {"error": "a valid bearer token is required"})
         return False
 
     def read_json(self):
@@ -95,7 +121,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/captures":
             return self.wrong_method()
         body = self.read_json()           # always, so a keep-alive connection stays in step
-        if not self.authorised():
+        if not self.authorised(("operator", "admin")):
             return None
         media = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if media != "application/json":
@@ -124,6 +150,6 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("CAPTURE_STUB_PORT", "0"))), Handler)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()

@@ -1,0 +1,74 @@
+"""HTTP/REST described by OpenAPI (`api.kind: http`): the profile's `contract` is an OpenAPI 3 document;
+conformance, fuzzing and the auth matrix run on schemathesis (`ivv.contract.openapi`), the compliance
+matrix is `contract.http_compliance` (routing, methods, bodies, media types, negotiation).
+
+Each check sends the credentials of the profile's most privileged role as a bearer token (a JWT signed
+with the stack's secret, minted per test) on a connection pool of its own: over HTTP a session is the
+token each request carries, and keep-alive connections are kept between requests.
+"""
+
+from __future__ import annotations
+
+from ivv.contract import openapi
+from ivv.contract.http_compliance import http_compliance
+from ivv.errors import ProfileError
+from ivv.protocols.base import CheckResult, Matrix, Protocol, register_protocol
+from ivv.security.openapi_auth import auth_matrix
+
+COLUMNS = ("operation", "expected", "observed", "verdict")
+
+
+@register_protocol
+class Http(Protocol):
+    kind = "http"
+    schemes = ("http", "https")
+    offers = frozenset({"conformance", "http_compliance", "fuzz", "auth_matrix"})
+
+    def __init__(self, stack, setting):
+        super().__init__(stack, setting)
+        self._spec = None
+
+    @property
+    def spec(self):
+        """The OpenAPI document, read once per session."""
+        if self._spec is None:
+            path = self.stack.profile.contract_path
+            if path is None:
+                raise ProfileError(f"{self.stack.profile.path}: api.kind http needs `contract`: an OpenAPI document")
+            self._spec = openapi.load_spec(path)
+        return self._spec
+
+    @property
+    def role(self) -> str:
+        creds = self.credentials or self.stack.credentials()
+        return creds.roles[-1]
+
+    def headers(self) -> dict:
+        creds = self.credentials or self.stack.credentials()
+        return {"Authorization": f"Bearer {creds.token(self.role)}"}
+
+    @property
+    def base_url(self) -> str:
+        return self.stack.api.url.rstrip("/")
+
+    def conformance(self) -> CheckResult:
+        rows = openapi.conformance(self.spec, self.base_url, self.headers(),
+                                   examples=int(self.setting("conformance_examples", 5)))
+        return CheckResult([Matrix("operation conformance", rows, "conformance-exchanges.txt", COLUMNS)])
+
+    def compliance(self) -> CheckResult:
+        rows = http_compliance(self.spec, self.base_url, self.headers(),
+                               timeout=float(self.setting("call_timeout_s", 10)))
+        return CheckResult([Matrix("HTTP compliance matrix", rows, "compliance-exchanges.txt")])
+
+    def fuzz(self) -> CheckResult:
+        rows = openapi.fuzz(self.spec, self.base_url, self.headers(),
+                            examples=int(self.setting("fuzz_examples", 50)))
+        return CheckResult([Matrix("requests the spec forbids", rows, "fuzz-exchanges.txt", COLUMNS)])
+
+    def auth_matrix(self) -> CheckResult:
+        creds = self.credentials or self.stack.credentials()
+        rows = auth_matrix(self.spec, self.base_url, self.headers(), jwt_secret=creds.jwt_secret, role=self.role,
+                           timeout=float(self.setting("call_timeout_s", 10)), roles=tuple(creds.roles),
+                           token_for=creds.token)
+        return CheckResult([Matrix("auth matrix", rows, "auth-exchanges.txt")])
