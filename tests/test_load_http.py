@@ -1,7 +1,9 @@
 """HTTP load through ivv's load runner (Locust FastHttpUser in its own process) against the REST capture
 stub over real sockets: the clean stub answers every call and the run has latency figures; with a token
-the stub does not know every call fails with its 401 (so the error-rate criterion can FAIL); a spec the
-HTTP user cannot run as asked (open model, a task that is not `METHOD /path`) is refused with the field."""
+the stub does not know every call fails with its 401 (so the error-rate criterion can FAIL); the open
+model keeps its arrival rate, and a stub that stalls for 1.5 s shows in its latency (timed from the
+schedule) while the closed model, which waits with the server, hides it; a spec the HTTP user cannot
+run as asked (a task that is not `METHOD /path`) is refused with the field."""
 
 import pytest
 
@@ -35,9 +37,23 @@ def test_http_load_counts_refused_calls_as_failed(capture_stub, tmp_path):
     assert any("401" in e for e in summary["error_examples"]), summary["error_examples"]
 
 
-def test_an_open_model_over_http_is_refused():
-    with pytest.raises(ConfigError, match="arrival_rate_per_s"):
-        spec_from_settings("http://127.0.0.1:1", {"arrival_rate_per_s": 10, "task_mix": MIX})
+def test_http_open_model_keeps_its_arrival_rate(capture_stub, tmp_path):
+    base, _headers, token = capture_stub()
+    summary = http_run(base, token, tmp_path, arrival_rate_per_s=40)
+    assert summary["requests"] == pytest.approx(40 * 3, rel=0.15) and summary["failed"] == 0, summary
+    assert summary["latency"]["p95_ms"] < 500, summary["latency"]
+
+
+def test_http_open_model_times_a_stall_from_the_schedule(capture_stub, tmp_path):
+    """Calls due while the stub stalls are late by the rest of the stall: the open model's p95 shows it.
+    The closed model against the same stall (positive control of the blind spot) sees a few slow calls."""
+    base, _headers, token = capture_stub("stall")
+    paced = http_run(base, token, tmp_path / "open", arrival_rate_per_s=40, duration_s=4)
+    base, _headers, token = capture_stub("stall")
+    closed = http_run(base, token, tmp_path / "closed", duration_s=4)
+    assert paced["requests"] == pytest.approx(40 * 4, rel=0.15) and paced["failed"] == 0, paced
+    assert paced["latency"]["p95_ms"] > 700, paced["latency"]
+    assert closed["latency"]["max_ms"] > 1000 > 5 * closed["latency"]["p95_ms"], closed["latency"]
 
 
 def test_an_http_task_must_name_method_and_path():

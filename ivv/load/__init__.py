@@ -1,8 +1,8 @@
 """Load testing of JSON-RPC over WebSocket and HTTP (REST) services with Locust.
 
 `spec` says what load to apply (from the gate's `load` settings; the URL's scheme names the protocol),
-`jsonrpc_user` is the JSON-RPC Locust user, `http_user` the REST one (FastHttpUser, closed model),
-`runner` runs Locust as a library (closed and open model), `distributed` runs master + workers,
+`jsonrpc_user` is the JSON-RPC Locust user, `http_user` the REST one (FastHttpUser), both in the closed
+and the open model, whose schedule `pacing` keeps; `runner` runs Locust as a library, `distributed` runs master + workers,
 `remote` starts workers on load-generator hosts over SSH (inventory `role: loadgen`),
 `stats` turns the recorded requests into HDR percentiles, `resources` samples the service on the
 target, `launch` runs a load in its own process (Locust monkey-patches with gevent, so it never shares

@@ -1,5 +1,5 @@
-"""A Locust user for REST APIs, on FastHttpUser (geventhttpclient): the closed model over keep-alive
-connections.
+"""Locust users for REST APIs, on FastHttpUser (geventhttpclient), over keep-alive connections: the
+closed model (call, wait, think, call again) and the open model (`ivv.load.pacing`).
 
 FastHttpUser, not HttpUser: benchmarks/http_loadgen.py measured 3.5x the calls per CPU-second of the
 requests-based HttpUser, which costs as much per call as a plain requests loop. Each task of the mix is an
@@ -8,8 +8,10 @@ GET). With `authenticate` every call carries `Authorization: Bearer <token>`. Fa
 `request` event itself (a status >= 400 is a failure with the status in its error) with the context the
 recorder reads (`kind`, `wall`, `sent`, `lag_ms`), so the same figures and criteria apply as over JSON-RPC.
 
-The open model (calls at scheduled times, timed from the schedule) is not built for HTTP yet: a spec
-asking for it is refused in `ivv.load.spec`, so it never runs as something else.
+In the open model each due call runs in a greenlet of its own on the user's connection pool (at most
+`concurrency` connections per user, kept alive; a call waiting for a free connection is still timed from
+its due time, as the reply is late all the same). Its response time is set from the due time before the
+request event fires. The capacity search (steps) is not built for HTTP: such a spec is refused.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import random
 import time
 
 import gevent
+import gevent.pool
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from ivv.errors import ConfigError
+from ivv.load.pacing import MAX_IN_FLIGHT, Backlog, Paced
 from ivv.load.spec import LoadSpec, http_operation
+
+PENDING = {"calls": 0}      # calls sent and not yet answered, in this process (the open model's)
 
 
 class RestUser(FastHttpUser):
@@ -48,10 +54,13 @@ class RestUser(FastHttpUser):
 
     def call(self) -> None:
         label, method, path, params = self.pick()
-        body = {"params": params} if method == "GET" else {"json": params}
         self.client.request(method, path, name=label, headers=self.headers,
                             context={"kind": "call", "wall": time.time(), "sent": True, "lag_ms": 0.0},
-                            **(body if params is not None else {}))
+                            **_body(method, params))
+
+
+class ClosedRestUser(RestUser):
+    abstract = True
 
     @task
     def run_calls(self) -> None:
@@ -65,13 +74,55 @@ class RestUser(FastHttpUser):
             gevent.sleep(1)
 
 
+class OpenRestUser(Paced, RestUser):
+    """The open model: each due call in its own greenlet, timed from its due time."""
+
+    abstract = True
+
+    @task
+    def run_calls(self) -> None:
+        self.calls_in_flight = gevent.pool.Group()
+        self.run_paced()
+        self.calls_in_flight.join(timeout=self.spec.timeout_s + 0.5)
+        while True:
+            gevent.sleep(1)
+
+    def send_due(self, due: float, wall: float, lag_ms: float) -> None:
+        label, method, path, params = self.pick()
+        context = {"kind": "call", "wall": wall, "sent": True, "lag_ms": lag_ms}
+        if PENDING["calls"] >= MAX_IN_FLIGHT:
+            self.environment.events.request.fire(
+                request_type=method, name=label, response_time=(time.perf_counter() - due) * 1000.0,
+                response_length=0, exception=Backlog(f"{label}: {MAX_IN_FLIGHT} calls in flight"),
+                context={**context, "sent": False})
+            return
+        self.calls_in_flight.spawn(self.call_due, due, label, method, path, params, context)
+
+    def call_due(self, due, label, method, path, params, context) -> None:
+        PENDING["calls"] += 1
+        try:
+            with self.client.request(method, path, name=label, headers=self.headers, context=context,
+                                     catch_response=True, **_body(method, params)) as response:
+                response.request_meta["response_time"] = (time.perf_counter() - due) * 1000.0
+        finally:
+            PENDING["calls"] -= 1
+
+
+def _body(method: str, params):
+    """A task's params: the query of a GET, the JSON body otherwise."""
+    if params is None:
+        return {}
+    return {"params": params} if method == "GET" else {"json": params}
+
+
 def make_user_class(spec: LoadSpec, token: str | None) -> type[RestUser]:
-    """The concrete user for a run; the same name in every process so Locust workers find it. A spec for
-    the open model or a capacity search (which paces calls by a schedule) is refused, never run closed."""
-    if spec.open_model or spec.steps:
-        raise ConfigError(f"{spec.source}: the open model and the capacity search are not built for HTTP yet "
-                          "(ivv.load.http_user runs the closed model only)")
-    return type("RestLoadUser", (RestUser,), {
+    """The concrete user for a run; the same name in every process so Locust workers find it. A capacity
+    search (which changes the open model's rate step by step) is refused, never run as something else."""
+    if spec.steps:
+        raise ConfigError(f"{spec.source}: the capacity search is not built for HTTP yet "
+                          "(ivv.load.http_user runs the closed and the open model)")
+    base = OpenRestUser if spec.open_model else ClosedRestUser
+    return type("RestLoadUser", (base,), {
         "abstract": False, "spec": spec, "token": token, "host": spec.url.rstrip("/"), "__module__": __name__,
         "network_timeout": spec.timeout_s, "connection_timeout": spec.timeout_s,
         "insecure": not spec.tls_verify, **({"ssl_context_factory": _verifying(spec.ca_file)} if spec.ca_file else {}),
@@ -87,5 +138,5 @@ def _verifying(ca_file: str):
 
 
 def in_flight() -> int:
-    """Calls still waiting for an answer once the users stop: none in the closed model."""
-    return 0
+    """Calls still waiting for an answer once the users stop (the open model's; none in the closed)."""
+    return PENDING["calls"]

@@ -30,12 +30,11 @@ from gevent.event import AsyncResult
 from locust import User, constant, task
 from locust.event import EventHook
 
+from ivv.load.pacing import MAX_IN_FLIGHT, Backlog, Paced
 from ivv.load.spec import LoadSpec
 
 REQUEST_TYPE = "WS"
 RECONNECT_INTERVAL_S = 0.5
-MAX_IN_FLIGHT = 10_000
-SPIN_S = 0.002
 
 
 class RpcError(Exception):
@@ -56,10 +55,6 @@ class ConnectionDropped(Exception):
 
 class NotConnected(Exception):
     """No connection when the call was due (the service refused or was down)."""
-
-
-class Backlog(Exception):
-    """Too many calls in flight on one connection; the call was not sent."""
 
 
 def connection_events(environment) -> EventHook:
@@ -331,41 +326,20 @@ class ClosedModelUser(JsonRpcUser):
         self.idle()
 
 
-class OpenModelUser(JsonRpcUser):
-    """Sends at the spec's arrival rate for the whole run or, with a `clock` (the capacity search's
-    `StepClock`), at each published step's rate between its start and end."""
+class OpenModelUser(Paced, JsonRpcUser):
+    """The open model (`ivv.load.pacing`): each call sent at its due time on this user's connection."""
 
     abstract = True
-    clock = None
 
     @task
     def run_calls(self) -> None:
-        if self.clock is None:
-            wall_offset = time.time() - time.perf_counter()
-            self.paced(self.spec.arrival_rate_per_s, time.perf_counter(), self.end_at - wall_offset)
-        else:
-            for step in self.clock.steps():
-                self.paced(step.rate, step.start, step.end)
+        self.run_paced()
         self.idle()
 
-    def paced(self, rate: float, start: float, end: float) -> None:
-        """This user's share of `rate` calls/s from `start` to `end` (perf_counter), each sent at its due
-        time whether or not earlier replies came back, and timed from that due time."""
-        interval = self.spec.users / float(rate)
-        t_start = start + random.uniform(0, interval)
-        wall_offset = time.time() - time.perf_counter()
-        k = 0
-        while self.budget > 0:
-            due = t_start + k * interval
-            if due >= end:
-                break
-            wait_until(due)
-            lag_ms = max(0.0, (time.perf_counter() - due) * 1000.0)
-            if not self.rpc.connected:
-                self.connect()
-            self.rpc.send(self.pick(), due, due + wall_offset, lag_ms=lag_ms)
-            self.budget -= 1
-            k += 1
+    def send_due(self, due: float, wall: float, lag_ms: float) -> None:
+        if not self.rpc.connected:
+            self.connect()
+        self.rpc.send(self.pick(), due, wall, lag_ms=lag_ms)
 
 
 def sslopt(spec: LoadSpec) -> dict | None:
@@ -374,16 +348,6 @@ def sslopt(spec: LoadSpec) -> dict | None:
     if not spec.tls_verify:
         return {"cert_reqs": ssl.CERT_NONE, "check_hostname": False}
     return {"ca_certs": spec.ca_file} if spec.ca_file else {}
-
-
-def wait_until(due: float) -> None:
-    """Sleep until `due` (perf_counter). The event loop's timers wake up to a millisecond late (epoll has
-    ms resolution), which the open model would count as latency: sleep to just before, then yield."""
-    delay = due - time.perf_counter() - SPIN_S
-    if delay > 0:
-        gevent.sleep(delay)
-    while time.perf_counter() < due:
-        gevent.sleep(0)
 
 
 def make_user_class(spec: LoadSpec, token: str | None) -> type[JsonRpcUser]:

@@ -142,9 +142,6 @@ def spec_from_settings(url: str, settings: dict | None, source: str = "load sett
         raise ConfigError(f"{source}: unknown load settings {sorted(unknown)} (known: {sorted(known)})")
     if not url.startswith(("ws://", "wss://", "http://", "https://")):
         raise ConfigError(f"{source}: load URL must start with ws://, wss://, http:// or https://, got {url!r}")
-    if url.startswith("http") and settings.get("arrival_rate_per_s") is not None:
-        raise ConfigError(f"{source}: load.arrival_rate_per_s: the open model is not built for HTTP yet "
-                          "(ivv.load.http_user); leave it out for the closed model")
     tasks = parse_task_mix(settings.get("task_mix"), source, default_params)
     if url.startswith("http"):
         for t in tasks:

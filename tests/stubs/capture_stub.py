@@ -8,7 +8,9 @@ still stored in a dated folder below a temporary directory, with its sha256) and
 FAULT: `wrong_status` (a capture answers 200, not the documented 201), `schema_drift` (status counts
 come back as strings), `auth_bypass` (status answers without a token), `server_error` (a capture body the
 spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent as text/plain is taken,
-not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header).
+not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header), `role_bypass` (a
+viewer may create a capture), `stall` (1 s after its first request the whole service stops answering
+for STALL_S, 1.5 s, then answers everything held: a pause only a load timed from its schedule sees).
 """
 
 import base64
@@ -27,6 +29,8 @@ SECRET = sys.argv[1].encode()
 FAULT = sys.argv[2] if len(sys.argv) > 2 else ""
 STORE = tempfile.mkdtemp(prefix="capture-stub-")
 CAPTURES = {}
+STALL_S = 1.5
+STARTED = []                 # the time of the first request (for `stall`)
 
 
 def _unb64(part):
@@ -47,6 +51,16 @@ def token_role(token):
         return None
 
 
+def hold():
+    """`stall`: an answer due from 1 s after the first request until STALL_S later waits for the end."""
+    now = time.monotonic()
+    if not STARTED:
+        STARTED.append(now)
+    begin = STARTED[0] + 1.0
+    if begin <= now < begin + STALL_S:
+        time.sleep(begin + STALL_S - now)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True   # keep-alive answers go out at once, not after a delayed ACK
@@ -56,6 +70,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def answer(self, status, body, headers=None):
+        if FAULT == "stall":
+            hold()
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
