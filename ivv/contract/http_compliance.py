@@ -5,7 +5,8 @@ operation does not take 415, and an Accept header the operation cannot satisfy 4
 
 Every probe has its positive control: the same route or operation called correctly must be answered
 (not 404 / 405 / 4xx), else the probe proves nothing and is `Undecided`. Probes use routes without path
-parameters, and request bodies from one valid request schemathesis generates for the operation.
+parameters, and request bodies from one valid request schemathesis generates for the operation (or,
+where the spec links an operation's success answer into it, the body that link gives: a real id).
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ import requests
 from hypothesis.errors import HypothesisException
 from schemathesis.generation import GenerationMode
 
-from ivv.contract.openapi import FAILURES, exchange_of, operations
+from ivv.contract.openapi import FAILURES, exchange_of, link_value, operations
 from ivv.evidence.facts import Fact, Undecided, controlled
 
 CRITERION = "contract.http_compliance"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-
 
 def _call(session: requests.Session, method: str, url: str, timeout: float, **kwargs):
     started = time.perf_counter()
@@ -33,7 +33,6 @@ def _call(session: requests.Session, method: str, url: str, timeout: float, **kw
     except requests.RequestException as exc:
         return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
     return response, exchange_of(response, (time.perf_counter() - started) * 1000)
-
 
 def _control(name: str, response, exchange, refused: tuple[int, ...] = (), taken: bool = False) -> Fact:
     """A positive control: answered, not with a status in `refused`, never 5xx; with `taken`, a 2xx."""
@@ -44,7 +43,6 @@ def _control(name: str, response, exchange, refused: tuple[int, ...] = (), taken
     expected = "a 2xx" if taken else f"answered, not {', '.join(map(str, refused))} and not 5xx"
     return Fact(name, ok, expected, status, exchanges=(exchange,))
 
-
 def _probe(name: str, response, exchange, expected: str, passed) -> Fact:
     if response is None:
         return Fact(name, False, expected, exchange)
@@ -53,11 +51,9 @@ def _probe(name: str, response, exchange, expected: str, passed) -> Fact:
         seen += f", Allow: {response.headers.get('Allow', '(none)')}"
     return Fact(name, bool(passed(response)), expected, seen, exchanges=(exchange,))
 
-
 def plain(operation) -> bool:
     """An operation with no path parameters: its URL is known without generating anything."""
     return "{" not in operation.path
-
 
 def one_valid_case(operation, seed: int = 0):
     """The simplest request the spec allows for `operation` (None when none can be generated)."""
@@ -69,11 +65,29 @@ def one_valid_case(operation, seed: int = 0):
     except HypothesisException:
         return None
 
+def linked_body(session, base_url: str, ops, target, headers: dict, timeout: float, seed: int):
+    """A valid body for `target` taken from a link the spec declares into it (`requestBody` of a link on a
+    success answer of a plain JSON operation): the source called once with a valid request, its answer's
+    values put in. None when no link leads there or the source was not answered with that success. The
+    positive control of an operation on an existing resource (a transfer of a capture) needs a real id."""
+
+    target_id = target.definition.raw.get("operationId")
+    for source in json_operations(ops):
+        for status, answer in (source.definition.raw.get("responses") or {}).items():
+            links = [link for link in ((answer or {}).get("links") or {}).values()
+                     if link.get("operationId") == target_id and "requestBody" in link]
+            case = one_valid_case(source, seed) if links else None
+            if case is None:
+                continue
+            response, _exchange = _call(session, source.method.upper(), base_url.rstrip("/") + source.path, timeout,
+                                        headers=headers, json=case.body)
+            if response is not None and str(response.status_code) == str(status):
+                return link_value(links[0]["requestBody"], response)
+    return None
 
 def json_operations(ops) -> list:
     return [op for op in ops if plain(op) and "application/json" in
             ((op.definition.raw.get("requestBody") or {}).get("content") or {})]
-
 
 def unknown_route(session, base_url: str, ops, headers: dict, timeout: float) -> Fact | Undecided:
     url = f"{base_url.rstrip('/')}/ivv-no-such-route-{secrets.token_hex(4)}"
@@ -85,7 +99,6 @@ def unknown_route(session, base_url: str, ops, headers: dict, timeout: float) ->
     control = _control(f"control: GET {known[0].path} is routed",
                        *_call(session, "GET", base_url.rstrip("/") + known[0].path, timeout, headers=headers), (404,))
     return controlled(probe, control)
-
 
 def wrong_methods(session, base_url: str, ops, headers: dict, timeout: float) -> list[Fact | Undecided]:
     by_path: dict[str, list[str]] = {}
@@ -111,12 +124,12 @@ def wrong_methods(session, base_url: str, ops, headers: dict, timeout: float) ->
         out.append(controlled(probe, control))
     return out
 
-
 def body_probes(session, base_url: str, ops, headers: dict, timeout: float, seed: int) -> list[Fact | Undecided]:
     """Malformed JSON (400, documented error body) and a wrong media type (415), per JSON operation."""
     out = []
     for op in json_operations(ops):
         url, method = base_url.rstrip("/") + op.path, op.method.upper()
+        linked = linked_body(session, base_url, ops, op, headers, timeout, seed)
         case = one_valid_case(op, seed)
         names = (f"{method} {op.path} with malformed JSON answers 400 with its documented error body",
                  f"{method} {op.path} with a text/plain body answers 415")
@@ -124,7 +137,8 @@ def body_probes(session, base_url: str, ops, headers: dict, timeout: float, seed
             out += [Undecided(n, "no valid request can be generated for its positive control") for n in names]
             continue
         control = _control(f"control: {method} {op.path} with a valid body is taken",
-                           *_call(session, method, url, timeout, headers=headers, json=case.body), taken=True)
+                           *_call(session, method, url, timeout, headers=headers,
+                                  json=case.body if linked is None else linked), taken=True)
 
         def documented_400(response, op=op):
             if response.status_code != 400 or "400" not in op.responses.status_codes:
@@ -142,7 +156,6 @@ def body_probes(session, base_url: str, ops, headers: dict, timeout: float, seed
             **headers, "Content-Type": "text/plain"}), "415", lambda r: r.status_code == 415)
         out += [controlled(malformed, control), controlled(media, control)]
     return out
-
 
 def negotiation(session, base_url: str, ops, headers: dict, timeout: float) -> list[Fact | Undecided]:
     """An Accept the operation cannot satisfy: 406, or an answer in a type the spec documents for it."""
@@ -166,7 +179,6 @@ def negotiation(session, base_url: str, ops, headers: dict, timeout: float) -> l
                            taken=True)
         out.append(controlled(probe, control))
     return out
-
 
 def http_compliance(spec, base_url: str, headers: dict | None = None, timeout: float = 10.0,
                     seed: int = 0) -> list[Fact | Undecided]:

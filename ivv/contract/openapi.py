@@ -61,10 +61,13 @@ class OperationRun:
     exchange: dict | None = None
     errors: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
+    last_success: requests.Response | None = None    # the last 2xx answer: where the spec's links start
 
     def answer(self, response: requests.Response) -> None:
         self.answered += 1
         self.statuses[response.status_code] += 1
+        if 200 <= response.status_code < 300:
+            self.last_success = response
 
     def fail(self, exc: BaseException, response: requests.Response, started: float) -> None:
         self.failure = _failure_text(exc)
@@ -113,6 +116,26 @@ def _failure_text(exc: BaseException) -> str:
                      for f in failures)
 
 
+def send_case(run: OperationRun, case, session, base_url: str, headers: dict, timeout: float, checks=CHECKS,
+              context: str = "") -> BaseException | None:
+    """Send one generated case, count its answer in `run` and judge it; returns the check's failure
+    (recorded in `run` as its minimal failing exchange), None when it passed or nothing answered."""
+    run.cases += 1
+    started = time.perf_counter()
+    try:
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        run.errors.append(f"{context}no answer: {type(exc).__name__}: {str(exc)[:200]}")
+        return None
+    run.answer(response)
+    try:
+        case.validate_response(response, checks=list(checks))
+    except FAILURES as exc:
+        run.fail(exc, response, started)
+        return exc
+    return None
+
+
 def run_operation(operation, base_url: str, headers: dict, examples: int, seed: int,
                   mode: GenerationMode = GenerationMode.POSITIVE, checks=CHECKS,
                   timeout: float = 10.0) -> OperationRun:
@@ -126,19 +149,9 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
     @hypothesis.seed(seed)
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
-        run.cases += 1
-        started = time.perf_counter()
-        try:
-            response = case.call(base_url=base_url, session=session, headers=headers, timeout=timeout)
-        except requests.RequestException as exc:
-            run.errors.append(f"no answer: {type(exc).__name__}: {str(exc)[:200]}")
-            return
-        run.answer(response)
-        try:
-            case.validate_response(response, checks=list(checks))
-        except FAILURES as exc:
-            run.fail(exc, response, started)
-            raise
+        failure = send_case(run, case, session, base_url, headers, timeout, checks)
+        if failure is not None:
+            raise failure
 
     try:
         check()
@@ -188,6 +201,62 @@ def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict
             run.errors.append(f"following links: {type(exc).__name__}: {str(exc)[:200]}")
 
 
+def link_value(expression, response: requests.Response):
+    """A runtime expression of a link (`$response.body#/id`, `$response.header.Location`) on one answer;
+    a nested object has each value resolved; a constant stays as written. None when it names nothing."""
+    if isinstance(expression, dict):
+        return {key: link_value(value, response) for key, value in expression.items()}
+    if not isinstance(expression, str) or not expression.startswith("$response."):
+        return expression
+    if expression.startswith("$response.header."):
+        return response.headers.get(expression.removeprefix("$response.header."))
+    if expression.startswith("$response.body"):
+        try:
+            value = response.json()
+        except ValueError:
+            return None
+        pointer = expression.removeprefix("$response.body").removeprefix("#")
+        for part in [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/") if p]:
+            if isinstance(value, dict) and part in value:
+                value = value[part]
+            elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+                value = value[int(part)]
+            else:
+                return None
+        return value
+    return None
+
+
+def follow_links(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, timeout: float = 10.0) -> None:
+    """Each link the spec declares on a success answer, followed once from that operation's last 2xx
+    answer: the linked operation called with the values the answer gave (its id, say) and judged like
+    any other request. Deterministic, one request per link, so an operation on a created resource gets
+    its success answer checked even when the random walk above never reached it."""
+    by_id = {op.definition.raw.get("operationId"): op for op in operations(schema) if op.definition.raw.get("operationId")}
+    session = requests.Session()
+    try:
+        for op in operations(schema):
+            source = runs.get(op.label)
+            if source is None or source.last_success is None:
+                continue
+            answer = op.definition.raw.get("responses", {}).get(str(source.last_success.status_code)) or {}
+            for link in (answer.get("links") or {}).values():
+                target = by_id.get(link.get("operationId"))
+                if target is None:
+                    continue
+                values = {name: link_value(expr, source.last_success) for name, expr in (link.get("parameters") or {}).items()}
+                body = link_value(link.get("requestBody"), source.last_success) if "requestBody" in link else None
+                declared = {p["name"]: p.get("in") for p in target.definition.raw.get("parameters", [])}
+                case = target.Case(
+                    path_parameters={k: v for k, v in values.items() if declared.get(k) == "path"} or None,
+                    query={k: v for k, v in values.items() if declared.get(k) == "query"} or None,
+                    **({"body": body, "media_type": "application/json"} if body is not None else {}))
+                send_case(runs.setdefault(target.label, OperationRun(target.label)), case, session, base_url,
+                          headers, timeout, context="following a link: ")
+    finally:
+        session.close()
+
+
 def schema_of(spec):
     return load_spec(spec) if isinstance(spec, (str, Path)) else spec
 
@@ -212,6 +281,7 @@ def conformance(spec, base_url: str, headers: dict | None = None, examples: int 
     runs = {op.label: run_operation(op, base_url, headers, examples, seed) for op in operations(schema)}
     if runs and any(run.answered for run in runs.values()):
         stateful(schema, runs, base_url, headers, examples)
+        follow_links(schema, runs, base_url, headers)
     found = [run.judged(minimum, EXPECTED, need_success=True) for run in runs.values()]
     return found or [Undecided("OpenAPI operations", "the document describes no operation")]
 
