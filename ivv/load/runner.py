@@ -35,7 +35,7 @@ USERS = {"jsonrpc-ws": (jsonrpc_user.make_user_class, jsonrpc_user.JsonRpcConnec
 
 def make_environment(spec: LoadSpec, token: str | None) -> tuple[Environment, type]:
     user = USERS[spec.protocol][0](spec, token)
-    env = Environment(user_classes=[user], host=spec.url)
+    env = Environment(user_classes=[user], host=user.host)     # each user class says its host form
     return env, user
 
 
