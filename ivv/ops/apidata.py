@@ -25,12 +25,13 @@ def write_data_via_api(client, device: str, recording_s: int = 2) -> list[dict]:
 
 
 def write_user_data(stack, ops, device: str) -> list[dict]:
-    """The data an operation must keep: what the API writes where the stack takes the camera calls (its
-    failure kept, not raised: a stack without that API still has its data compared) and one marker file
-    per data folder in any case (`ops.seed_data_markers`)."""
+    """The data an operation must keep: what the API writes through the stack's protocol (its failure
+    kept, not raised: a stack without such a call still has its data compared) and one marker file per
+    data folder in any case (`ops.seed_data_markers`)."""
+    from ivv.protocols import protocol_of
+
     try:
-        with stack.client("operator", timeout=60) as client:
-            written = write_data_via_api(client, device)
-    except (RpcError, RpcErrorResponse, OSError) as exc:
+        written = protocol_of(stack.profile)(stack, lambda _name, default=None: default).write_data(device)
+    except (NotImplementedError, RpcError, RpcErrorResponse, OSError) as exc:
         written = [{"not written through the API": f"{type(exc).__name__}: {exc}"}]
     return written + [{"marker": path} for path in ops.seed_data_markers()]

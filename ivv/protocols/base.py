@@ -106,6 +106,13 @@ class Protocol:
         """Every operation x every kind of credential: the documented refusal or answer, with controls."""
         return self._missing("auth_matrix")
 
+    # -- data a user would write ----------------------------------------------------------------
+    def write_data(self, device: str) -> list[dict]:
+        """Make the service write data the way a user would (what ops.data_preserved keeps across an
+        operation); returns what each call answered. Raises NotImplementedError where the protocol or
+        the profile says of no such call, OSError where the API does not answer."""
+        return self._missing("write_data")
+
 
 def register_protocol(cls: type[Protocol]) -> type[Protocol]:
     """Class decorator: a protocol kind is registered once."""

@@ -9,6 +9,8 @@ token each request carries, and keep-alive connections are kept between requests
 
 from __future__ import annotations
 
+import requests
+
 from ivv.contract import openapi
 from ivv.contract.http_compliance import http_compliance
 from ivv.errors import ProfileError
@@ -50,6 +52,24 @@ class Http(Protocol):
     @property
     def base_url(self) -> str:
         return self.stack.api.url.rstrip("/")
+
+    def write_data(self, device: str) -> list[dict]:
+        """The profile's `api.user_data` calls in order, each with its role's token; an answer outside
+        2xx raises (the caller records it: data the API refused to write is no data to preserve)."""
+        calls = (self.stack.profile.data.get("api") or {}).get("user_data")
+        if not calls:
+            raise NotImplementedError(f"{self.stack.profile.path}: api.user_data names no call that writes data")
+        creds = self.credentials or self.stack.credentials()
+        results = []
+        for call in calls:
+            method, path = call["operation"].split(" ", 1)
+            role = call.get("role", creds.roles[-1])
+            answer = requests.request(method, self.base_url + path, json=call.get("body"), timeout=60,
+                                      headers={"Authorization": f"Bearer {creds.token(role)}"})
+            if not 200 <= answer.status_code < 300:
+                raise OSError(f"{call['operation']} as {role} answered {answer.status_code}: {answer.text[:200]}")
+            results.append({call["operation"]: answer.json() if answer.content else None})
+        return results
 
     def conformance(self) -> CheckResult:
         rows = openapi.conformance(self.spec, self.base_url, self.headers(),

@@ -68,6 +68,13 @@ class JsonRpcWs(Protocol):
             self._probe.credentials = self.credentials
         return self._probe
 
+    def write_data(self, device: str) -> list[dict]:
+        """One snapshot and one short recording, as an operator (ivv.ops.apidata)."""
+        from ivv.ops.apidata import write_data_via_api
+
+        with self.stack.client("operator", timeout=60) as client:
+            return write_data_via_api(client, device)
+
     def conformance(self) -> CheckResult:
         result = conformance(self.probe, generated=int(self.setting("conformance_examples", 5)),
                              extra_names=tuple(self.setting("probe_methods", [])))
