@@ -10,6 +10,7 @@ virtual or real device, or a service ivv did not deploy whose profile names the 
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from dataclasses import dataclass
 
@@ -120,21 +121,45 @@ class HealthOps:
     def _wait(self, endpoint: Endpoint, want_ready: bool) -> dict:
         return self._hold(endpoint, want_ready, self.stable_polls if want_ready else self.not_ready_polls)
 
+    @property
+    def dependency(self) -> str | None:
+        """What readiness depends on and ivv can take away: the media component where the profile names
+        one, else the camera where the stack can remove it (a service with no media server, whose
+        readiness is the camera's presence); None: neither."""
+        if any(c.name == "media" for c in self.stack.components) and self.stack.can(Capability.CONTROL):
+            return "media"
+        return "camera" if self.stack.can(Capability.CAMERA) else None
+
+    def _take_dependency(self, present: bool):
+        if self.dependency == "media":
+            return self.stack.control("media", "start" if present else "stop")
+        return self.stack.camera(present=present)
+
+    def _dependency_view(self) -> dict:
+        """What the device says while the dependency is away: its components, and for the camera whether
+        the device node is gone (`all_running` False means the device confirms the loss)."""
+        if self.dependency == "media":
+            return self.device_view()
+        device = self.profile.camera.get("device", "/dev/video0")
+        gone = self.stack.run(f"test ! -e {shlex.quote(device)}", 30).exit_status == 0
+        return {"camera": device, "present": not gone, "all_running": not gone}
+
     def dependency_cycle(self) -> dict:
-        """Readiness stably ready first; stop the media dependency: readiness must say not ready (code and
-        body agreeing) for `not_ready_polls` answers in a row while the device confirms the component is
-        down; start it again: stably ready. Without a stable baseline nothing is stopped."""
-        self.stack.require(Capability.CONTROL)
-        result = {"timeout_s": self.transition_timeout_s, "baseline": self._wait(self.ready_endpoint, True)}
+        """Readiness stably ready first; take the dependency away (stop the media component, or remove
+        the camera): readiness must say not ready (code and body agreeing) for `not_ready_polls` answers
+        in a row while the device confirms the loss; bring it back: stably ready. Without a stable
+        baseline nothing is taken away."""
+        result = {"timeout_s": self.transition_timeout_s, "dependency": self.dependency,
+                  "baseline": self._wait(self.ready_endpoint, True)}
         if not result["baseline"]["reached"]:
             return result
-        stopped = self.stack.control("media", "stop")
+        stopped = self._take_dependency(present=False)
         result["stop"] = {"exit": stopped.exit_status}
         try:
             result["down"] = self._wait(self.ready_endpoint, want_ready=False)
-            result["device_while_down"] = self.device_view()
+            result["device_while_down"] = self._dependency_view()
         finally:
-            started = self.stack.control("media", "start")
+            started = self._take_dependency(present=True)
             result["start"] = {"exit": started.exit_status}
             result["up"] = self._wait(self.ready_endpoint, want_ready=True)
         return result
