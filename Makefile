@@ -14,16 +14,28 @@ REPORTS ?= reports
 ARGS ?=
 
 .PHONY: gate test test-extended quick lint bootstrap host-packages clean
-# make gate ARGS="--gate my-gate.yaml --suites health": extra `ivv gate` arguments (REPORTS=DIR for the
-# bundles). GNU make can only exit 0 or 2, so the last line says the decision and ivv's own exit status
+# make gate gates both reference stacks, each on its own virtual device, one bundle per stack:
+# camera-service (JSON-RPC: the shipped cdr-deployment, production-readiness and resilience gates) and
+# capture-service (REST: the capture-service gate). STACKS=camera-service gates one of them;
+# ARGS="--suites health" adds `ivv gate` arguments to every run (REPORTS=DIR for the bundles).
+# GNU make can only exit 0 or 2, so each run's last line says the decision and ivv's own exit status
 # (0 PROCEED or WITH CONDITIONS, 1 HOLD, 2 could not run, 3 bundle altered), also left in the bundle's
 # `exit-status` file; CI that needs the distinction calls `ivv gate` directly.
+STACKS ?= camera-service capture-service
+GATE_ARGS_camera-service :=
+GATE_ARGS_capture-service := --profile deployment/stacks/capture-service/profile.yaml --gate capture-service
 gate: bootstrap
-	@run=make-$$(date -u +%Y%m%dT%H%M%SZ)-$$$$; \
-	$(TOX) -e gate -- --reports "$(REPORTS)" --run-id "$$run" $(ARGS); status=$$?; \
-	if [ -f "$(REPORTS)/$$run/exit-status" ]; then read code decision < "$(REPORTS)/$$run/exit-status"; \
-	else code=$$status; decision="no decision (the harness could not run)"; fi; \
-	echo "make gate: $$decision, ivv exit status $$code, bundle $(REPORTS)/$$run"; exit $$code
+	@worst=0; for stack in $(STACKS); do \
+	  case "$$stack" in camera-service) extra="$(GATE_ARGS_camera-service)";; \
+	    capture-service) extra="$(GATE_ARGS_capture-service)";; \
+	    *) echo "make gate: unknown stack $$stack (known: camera-service capture-service)" >&2; exit 2;; esac; \
+	  run=make-$$(date -u +%Y%m%dT%H%M%SZ)-$$stack-$$$$; \
+	  $(TOX) -e gate -- --reports "$(REPORTS)" --run-id "$$run" $$extra $(ARGS); status=$$?; \
+	  if [ -f "$(REPORTS)/$$run/exit-status" ]; then read code decision < "$(REPORTS)/$$run/exit-status"; \
+	  else code=$$status; decision="no decision (the harness could not run)"; fi; \
+	  echo "make gate: $$stack: $$decision, ivv exit status $$code, bundle $(REPORTS)/$$run"; \
+	  [ "$$code" -gt "$$worst" ] && worst=$$code; \
+	done; exit $$worst
 
 test: bootstrap
 	$(TOX) -e lint,py311

@@ -29,19 +29,36 @@ def pytest_collection_modifyitems(session, config, items):
 '''
 
 
+# Gates of the REST reference stack, with its profile (the checks only HTTP offers are collected for it).
+OTHER_STACKS = {"capture-service": ROOT / "deployment" / "stacks" / "capture-service" / "profile.yaml"}
+
+
+def gate_groups() -> list[tuple[list[Path], list[str]]]:
+    """The shipped gates in groups loadable in one run (criterion ids unique within a run), each with its
+    profile arguments: the camera service's gates together, each other stack's gate with its profile."""
+    own = [g for g in GATES if g.stem in OTHER_STACKS]
+    return [([g for g in GATES if g not in own], []),
+            *[([g], ["--ivv-profile", str(OTHER_STACKS[g.stem])]) for g in own]]
+
+
 def decided_by(tmp_path: Path) -> dict[str, list[str]]:
-    """criterion -> the suite folders holding a test marked with it (every shipped gate loaded, so suites
-    collected only for their gate, like fleet, are collected too)."""
+    """criterion -> the suite folders holding a test marked with it (every shipped gate loaded, group by
+    group, so suites collected only for their gate, like fleet, are collected too)."""
     (tmp_path / "ivv_criteria_collector.py").write_text(COLLECTOR)
-    out = tmp_path / "criteria.json"
-    env = {"PYTHONPATH": str(tmp_path), "IVV_SUITES_ROOT": str(ROOT / "suites"), "IVV_CRITERIA_OUT": str(out),
-           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p", "no:cacheprovider",
-                           "-p", "ivv_criteria_collector", "--ivv-reports", str(tmp_path / "reports"),
-                           *(arg for gate in GATES for arg in ("--ivv-gate", str(gate)))], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert out.exists(), done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(out.read_text())
+    merged: dict[str, set[str]] = {}
+    for n, (group, profile) in enumerate(gate_groups()):
+        out = tmp_path / f"criteria-{n}.json"
+        env = {"PYTHONPATH": str(tmp_path), "IVV_SUITES_ROOT": str(ROOT / "suites"), "IVV_CRITERIA_OUT": str(out),
+               "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        done = subprocess.run([sys.executable, "-m", "pytest", "suites", "--collect-only", "-q", "-p",
+                               "no:cacheprovider", "-p", "ivv_criteria_collector", "--ivv-reports",
+                               str(tmp_path / "reports"), *profile,
+                               *(arg for gate in group for arg in ("--ivv-gate", str(gate)))],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert out.exists(), done.stdout[-2000:] + done.stderr[-2000:]
+        for criterion, suites in json.loads(out.read_text()).items():
+            merged.setdefault(criterion, set()).update(suites)
+    return {c: sorted(s) for c, s in merged.items()}
 
 
 def test_every_gate_criterion_is_decided_in_the_suite_the_gate_names(tmp_path):

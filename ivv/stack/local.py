@@ -37,7 +37,7 @@ from ivv.stack.components import Component, ComponentState
 from ivv.targets.facts import descendants
 from ivv.targets.local import LocalTarget
 
-COMPONENTS = ("media", "service")
+COMPONENTS = ("media", "service")      # started in this order; `media` only where the profile has one
 
 
 def free_port() -> int:
@@ -101,6 +101,9 @@ class LocalStack(Stack):
         self.workdir = Path(workdir)
         self.host = "127.0.0.1"
         self.ports = {"rpc": free_port(), "health": free_port(), "media": free_port()}
+        if profile.health.get("port") == profile.rpc.get("port"):     # one server for API and health
+            self.ports["health"] = self.ports["rpc"]
+        self.component_names = [name for name in COMPONENTS if name in (profile.local or {})]
         self.jwt_secret = secrets.token_urlsafe(48)
         redact.register(self.jwt_secret)
         self.faults = dict(faults or {})
@@ -118,7 +121,7 @@ class LocalStack(Stack):
 
     @property
     def components(self) -> list[Component]:
-        return [Component(name, "process") for name in COMPONENTS]
+        return [Component(name, "process") for name in self.component_names]
 
     def port(self, section: str) -> int:
         if section not in self.ports:
@@ -147,7 +150,7 @@ class LocalStack(Stack):
 
     @property
     def log_file(self) -> Path:
-        return self.workdir / "logs" / "camera-service.log"
+        return self.workdir / "logs" / f"{self.profile.name}.log"
 
     def credentials(self, api_keys: bool = True) -> Credentials:
         """ivv.rpc.auth.Credentials for this stack (registers every secret for redaction)."""
@@ -198,7 +201,7 @@ class LocalStack(Stack):
 
     def control(self, component: str, action: str):
         """Stop, start or restart one of the process tree's components."""
-        if component not in COMPONENTS or action not in ("stop", "start", "restart"):
+        if component not in self.component_names or action not in ("stop", "start", "restart"):
             raise CapabilityMissing(f"{self}: cannot {action} {component}")
         result = _Done(f"{action} {component}")
         if action in ("stop", "restart"):
@@ -304,7 +307,7 @@ class LocalStack(Stack):
         return redact.redact(text)
 
     def stop(self) -> None:
-        for name in reversed(COMPONENTS):
+        for name in reversed(self.component_names):
             self.stop_component(name)
 
     def close(self) -> None:
@@ -366,7 +369,7 @@ def start_local(profile: Profile, workdir: Path, faults: dict | None = None, rea
     """Start the stack as local processes; with `wait_ready`, return only once it says ready."""
     stack = prepare_local(profile, workdir, faults)
     try:
-        for name in COMPONENTS:
+        for name in stack.component_names:
             stack.start_component(name)
         if wait_ready:
             stack.ensure_ready(ready_timeout)

@@ -89,7 +89,8 @@ def _release_files(profile: Profile, version: str, manifest: dict, wheels: list[
             files[f"{top}/{rel}"] = (path.read_bytes(), mode)
     stamp = f"{version}\n".encode()
     files[f"{top}/VERSION"] = (stamp, 0o644)
-    files[f"{top}/src/camera_service/VERSION"] = (stamp, 0o644)
+    for package in sorted(init.parent.name for init in (root / "src").glob("*/__init__.py")):
+        files[f"{top}/src/{package}/VERSION"] = (stamp, 0o644)     # the version each package reports
     release_config = manifest.get("config") or {}
     header = f"# Release {version}: keys that differ from base.yaml (from releases/{version}.yaml).\n"
     files[f"{top}/config/release.yaml"] = ((header + yaml.safe_dump(release_config, sort_keys=True)).encode(), 0o644)

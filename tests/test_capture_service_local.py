@@ -1,0 +1,90 @@
+"""The REST reference stack (deployment/stacks/capture-service) on this machine, through `ivv gate`, its
+own profile and a short copy of its gate: the real service (stills from ffmpeg's test source, dated
+folders, the transfer queue) as a local process tree, spoken to over the `http` protocol.
+
+Clean, it PASSes the REST contract, the auth matrix and the capture figures (latency and success of
+back-to-back captures) with every operation answered with a 2xx somewhere: the spec's links give the
+record and transfer operations real ids. Each fault knob FAILs its criterion, with the exchange that
+shows it, and the others still PASS: `wrong_status` and `schema_drift` conformance, `auth_bypass` the
+auth matrix, `slow_capture` the capture latency. On the virtual device `make gate` runs the full gate
+(deployment, rollback, camera removal); `health_lies` and the deployment criteria are judged there.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.security_support import ROOT, leaked_secrets, records, run_gate, verdicts
+
+STACK = ROOT / "deployment" / "stacks" / "capture-service"
+GATE = ROOT / "deployment" / "gates" / "capture-service.yaml"
+REST = ("contract.conformance", "contract.fuzz_robustness", "contract.http_compliance", "security.auth_enforced")
+CAPTURES = ("perf.p95_ms", "perf.error_rate")
+
+pytestmark = pytest.mark.slow
+
+
+def short_gate(tmp_path, p95_ms: float = 5000) -> str:
+    """The shipped gate's API and capture criteria, with a 6-second capture run."""
+    data = yaml.safe_load(GATE.read_text())
+    data["gate"]["id"] = "capture-service-short"
+    data["settings"]["load"]["duration_s"] = 6
+    data["settings"]["contract"]["fuzz_examples"] = 25
+    data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES]
+    for criterion in data["criteria"]:
+        if criterion["id"] == "perf.p95_ms":
+            criterion["threshold"]["value"] = p95_ms
+    path = tmp_path / "gate.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def gate(tmp_path, suites: str, faults: dict | None = None, p95_ms: float = 5000):
+    inventory = tmp_path / "local.yaml"
+    target = {"name": "local", "kind": "local", "environment": "development", **({"faults": faults} if faults else {})}
+    inventory.write_text(yaml.safe_dump({"targets": [target]}))
+    status, bundle, out = run_gate(tmp_path, ["--profile", str(STACK / "profile.yaml"), "--gate",
+                                              short_gate(tmp_path, p95_ms), "--inventory", str(inventory),
+                                              "--suites", suites], {}, timeout=400)
+    return status, bundle, out
+
+
+def test_the_clean_capture_service_passes_its_api_and_capture_criteria(tmp_path):
+    status, bundle, out = gate(tmp_path, "contract,security,performance")
+    found = verdicts(bundle)
+    assert status == 0 and found["decision"] == "PROCEED", out[-3000:]
+    assert {c: found["criteria"][c]["verdict"] for c in REST + CAPTURES} == {c: "PASS" for c in REST + CAPTURES}
+    table = next(r["details"]["table"] for r in records(bundle) if r["criterion"] == "contract.conformance"
+                 and (r.get("details") or {}).get("table"))
+    rows = {row[0]: row for row in table["rows"]}
+    for operation in ("GET /captures/{capture_id}", "GET /transfers/{transfer_id}"):   # reached through links
+        row = rows[f"{operation} conforms"]
+        assert row[3] == "PASS" and "(200 x" in row[2], row     # a success answer, checked
+    captures = next(r for r in records(bundle) if r["criterion"] == "perf.error_rate" and r["verdict"] == "PASS")
+    assert "of 0" not in captures["name"], captures       # captures were made: a rate over none is no pass
+    assert not [p for p in bundle.rglob("*") if p.is_file() and b"eyJ" in p.read_bytes()]   # no token
+
+
+@pytest.mark.parametrize("knob, suites, criterion, shows", [
+    ("wrong_status", "contract", "contract.conformance", "POST /captures conforms"),
+    ("schema_drift", "contract", "contract.conformance", "GET /status conforms"),
+    ("auth_bypass", "security", "security.auth_enforced", "GET /status with no credentials is refused"),
+])
+def test_a_capture_service_fault_fails_its_criterion(tmp_path, knob, suites, criterion, shows):
+    status, bundle, out = gate(tmp_path, suites, {knob: 1})
+    found = verdicts(bundle)
+    assert status == 1 and found["criteria"][criterion]["verdict"] == "FAIL", out[-3000:]
+    row = next(r for r in records(bundle) if r["criterion"] == criterion and r["verdict"] == "FAIL"
+               and r["name"].endswith(shows))
+    assert row["details"]["exchanges"] and shows.split()[1].split("{")[0] in row["details"]["exchanges"][0]["sent"]
+    assert not leaked_secrets(bundle, {})
+
+
+def test_slow_captures_fail_the_capture_latency(tmp_path):
+    """2 s added to every capture against a 1.5 s bound: p95 FAILs while every capture still succeeds."""
+    status, bundle, out = gate(tmp_path, "performance", {"slow_capture": 2000}, p95_ms=1500)
+    found = verdicts(bundle)
+    assert status == 1, out[-3000:]
+    assert found["criteria"]["perf.p95_ms"]["verdict"] == "FAIL"
+    assert found["criteria"]["perf.error_rate"]["verdict"] == "PASS"
