@@ -2,11 +2,12 @@
 own profile and a short copy of its gate: the real service (stills from ffmpeg's test source, dated
 folders, the transfer queue) as a local process tree, spoken to over the `http` protocol.
 
-Clean, it PASSes the REST contract, the auth matrix and the capture figures (latency and success of
-back-to-back captures) with every operation answered with a 2xx somewhere: the spec's links give the
+Clean, it PASSes the REST contract, the auth matrix, the capture figures (latency and success of
+back-to-back captures) and three transfers checked at both ends, with every operation answered with a 2xx somewhere: the spec's links give the
 record and transfer operations real ids. Each fault knob FAILs its criterion, with the exchange that
 shows it, and the others still PASS: `wrong_status` and `schema_drift` conformance, `auth_bypass` the
-auth matrix, `slow_capture` the capture latency. On the virtual device `make gate` runs the full gate
+auth matrix, `slow_capture` the capture latency, `corrupt_transfer` (a flipped byte reported verified)
+the transfer integrity ivv measures at both ends. On the virtual device `make gate` runs the full gate
 (deployment, rollback, camera removal); `health_lies` and the deployment criteria are judged there.
 """
 
@@ -21,6 +22,7 @@ STACK = ROOT / "deployment" / "stacks" / "capture-service"
 GATE = ROOT / "deployment" / "gates" / "capture-service.yaml"
 REST = ("contract.conformance", "contract.fuzz_robustness", "contract.http_compliance", "security.auth_enforced")
 CAPTURES = ("perf.p95_ms", "perf.error_rate")
+TRANSFER = ("data.transfer_integrity",)
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +33,8 @@ def short_gate(tmp_path, p95_ms: float = 5000) -> str:
     data["gate"]["id"] = "capture-service-short"
     data["settings"]["load"]["duration_s"] = 6
     data["settings"]["contract"]["fuzz_examples"] = 25
-    data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES]
+    data["settings"]["integrity"]["transfer_trials"] = 3
+    data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES + TRANSFER]
     for criterion in data["criteria"]:
         if criterion["id"] == "perf.p95_ms":
             criterion["threshold"]["value"] = p95_ms
@@ -51,10 +54,11 @@ def gate(tmp_path, suites: str, faults: dict | None = None, p95_ms: float = 5000
 
 
 def test_the_clean_capture_service_passes_its_api_and_capture_criteria(tmp_path):
-    status, bundle, out = gate(tmp_path, "contract,security,performance")
+    status, bundle, out = gate(tmp_path, "contract,security,performance,integrity")
     found = verdicts(bundle)
     assert status == 0 and found["decision"] == "PROCEED", out[-3000:]
-    assert {c: found["criteria"][c]["verdict"] for c in REST + CAPTURES} == {c: "PASS" for c in REST + CAPTURES}
+    every = REST + CAPTURES + TRANSFER
+    assert {c: found["criteria"][c]["verdict"] for c in every} == {c: "PASS" for c in every}
     table = next(r["details"]["table"] for r in records(bundle) if r["criterion"] == "contract.conformance"
                  and (r.get("details") or {}).get("table"))
     rows = {row[0]: row for row in table["rows"]}
@@ -79,6 +83,17 @@ def test_a_capture_service_fault_fails_its_criterion(tmp_path, knob, suites, cri
                and r["name"].endswith(shows))
     assert row["details"]["exchanges"] and shows.split()[1].split("{")[0] in row["details"]["exchanges"][0]["sent"]
     assert not leaked_secrets(bundle, {})
+
+
+def test_a_corrupted_transfer_reported_verified_fails_transfer_integrity(tmp_path):
+    """`corrupt_transfer`: one byte flipped on the way, and the service still says `verified`; ivv reads
+    both files' sha256 itself, so both the bytes and the claim FAIL, in every trial."""
+    status, bundle, out = gate(tmp_path, "integrity", {"corrupt_transfer": 1})
+    found = verdicts(bundle)
+    assert status == 1 and found["criteria"]["data.transfer_integrity"]["verdict"] == "FAIL", out[-3000:]
+    failed = {r["name"] for r in records(bundle) if r["criterion"] == "data.transfer_integrity" and r["verdict"] == "FAIL"}
+    assert {f"transfer {n}: destination equals the source (sha256 on the target)" for n in (1, 2, 3)} <= failed
+    assert "transfer 1: the service's claim agrees with the measurement" in failed
 
 
 def test_slow_captures_fail_the_capture_latency(tmp_path):

@@ -106,7 +106,12 @@ class Protocol:
         """Every operation x every kind of credential: the documented refusal or answer, with controls."""
         return self._missing("auth_matrix")
 
-    # -- data a user would write ----------------------------------------------------------------
+    # -- calls a user would make ---------------------------------------------------------------
+    def call(self, operation: str, body=None, role: str | None = None):
+        """One call of the API as `role` (an HTTP "METHOD /path" with a JSON body; a method and params
+        elsewhere); its answer. Raises OSError when the API refuses or does not answer."""
+        return self._missing("call")
+
     def write_data(self, device: str) -> list[dict]:
         """Make the service write data the way a user would (what ops.data_preserved keeps across an
         operation); returns what each call answered. Raises NotImplementedError where the protocol or

@@ -53,23 +53,25 @@ class Http(Protocol):
     def base_url(self) -> str:
         return self.stack.api.url.rstrip("/")
 
+    def call(self, operation: str, body=None, role: str | None = None) -> dict | None:
+        """One operation ("METHOD /path", JSON `body`) with `role`'s token (default: the most privileged);
+        the answer's JSON. An answer outside 2xx raises OSError naming the operation and the status."""
+        creds = self.credentials or self.stack.credentials()
+        role = role or creds.roles[-1]
+        method, path = operation.split(" ", 1)
+        answer = requests.request(method, self.base_url + path, json=body, timeout=60,
+                                  headers={"Authorization": f"Bearer {creds.token(role)}"})
+        if not 200 <= answer.status_code < 300:
+            raise OSError(f"{operation} as {role} answered {answer.status_code}: {answer.text[:200]}")
+        return answer.json() if answer.content else None
+
     def write_data(self, device: str) -> list[dict]:
         """The profile's `api.user_data` calls in order, each with its role's token; an answer outside
         2xx raises (the caller records it: data the API refused to write is no data to preserve)."""
         calls = (self.stack.profile.data.get("api") or {}).get("user_data")
         if not calls:
             raise NotImplementedError(f"{self.stack.profile.path}: api.user_data names no call that writes data")
-        creds = self.credentials or self.stack.credentials()
-        results = []
-        for call in calls:
-            method, path = call["operation"].split(" ", 1)
-            role = call.get("role", creds.roles[-1])
-            answer = requests.request(method, self.base_url + path, json=call.get("body"), timeout=60,
-                                      headers={"Authorization": f"Bearer {creds.token(role)}"})
-            if not 200 <= answer.status_code < 300:
-                raise OSError(f"{call['operation']} as {role} answered {answer.status_code}: {answer.text[:200]}")
-            results.append({call["operation"]: answer.json() if answer.content else None})
-        return results
+        return [{c["operation"]: self.call(c["operation"], c.get("body"), c.get("role"))} for c in calls]
 
     def conformance(self) -> CheckResult:
         rows = openapi.conformance(self.spec, self.base_url, self.headers(),

@@ -75,10 +75,11 @@ class Transfers:
                 fh.write(bytes([byte[0] ^ 0xFF]) if byte else b"")
         durable_replace(tmp, final)
         if self.faults.on("corrupt_transfer"):
-            return {"state": "verified", "destination": final.as_posix(), "source_sha256": source_sha,
-                    "destination_sha256": source_sha}
+            return {"state": "verified", "source": source.as_posix(), "destination": final.as_posix(),
+                    "source_sha256": source_sha, "destination_sha256": source_sha}
         dest_sha = sha256_of(final)
-        result = {"destination": final.as_posix(), "source_sha256": source_sha, "destination_sha256": dest_sha}
+        result = {"source": source.as_posix(), "destination": final.as_posix(), "source_sha256": source_sha,
+                  "destination_sha256": dest_sha}
         if source_sha != record["sha256"]:
             return {**result, "state": "failed", "reason": "the source changed since it was captured"}
         if dest_sha != source_sha:
