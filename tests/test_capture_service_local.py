@@ -3,15 +3,18 @@ own profile and a short copy of its gate: the real service (stills from ffmpeg's
 folders, the transfer queue) as a local process tree, spoken to over the `http` protocol.
 
 Clean, it PASSes the REST contract, the auth matrix, the capture figures (latency and success of
-back-to-back captures) and three transfers checked at both ends, with every operation answered with a 2xx somewhere: the spec's links give the
-record and transfer operations real ids. Each fault knob FAILs its criterion, with the exchange that
-shows it, and the others still PASS: `wrong_status` and `schema_drift` conformance, `auth_bypass` the
-auth matrix, `slow_capture` the capture latency, `corrupt_transfer` (a flipped byte reported verified)
-the transfer integrity ivv measures at both ends. On the virtual device `make gate` runs the full gate
-(deployment, rollback, camera removal); `health_lies` and the deployment criteria are judged there.
+back-to-back captures), three transfers checked at both ends and its health, with every operation
+answered with a 2xx somewhere (the spec's links give the record and transfer operations real ids).
+Each fault knob FAILs its criterion with what shows it: `wrong_status` and `schema_drift` conformance,
+`auth_bypass` the auth matrix, `slow_capture` the capture latency, `corrupt_transfer` (a flipped byte
+reported verified) the transfer integrity ivv measures at both ends, `health_lies` (ready while the
+stand-in camera, a link to a character device, is gone) the health criterion. On the virtual device
+`make gate` runs the full gate (deployment, rollback, the vivid camera unloaded).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import yaml
@@ -23,6 +26,7 @@ GATE = ROOT / "deployment" / "gates" / "capture-service.yaml"
 REST = ("contract.conformance", "contract.fuzz_robustness", "contract.http_compliance", "security.auth_enforced")
 CAPTURES = ("perf.p95_ms", "perf.error_rate")
 TRANSFER = ("data.transfer_integrity",)
+HEALTH = ("ops.monitoring",)
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +38,7 @@ def short_gate(tmp_path, p95_ms: float = 5000) -> str:
     data["settings"]["load"]["duration_s"] = 6
     data["settings"]["contract"]["fuzz_examples"] = 25
     data["settings"]["integrity"]["transfer_trials"] = 3
-    data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES + TRANSFER]
+    data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES + TRANSFER + HEALTH]
     for criterion in data["criteria"]:
         if criterion["id"] == "perf.p95_ms":
             criterion["threshold"]["value"] = p95_ms
@@ -54,10 +58,10 @@ def gate(tmp_path, suites: str, faults: dict | None = None, p95_ms: float = 5000
 
 
 def test_the_clean_capture_service_passes_its_api_and_capture_criteria(tmp_path):
-    status, bundle, out = gate(tmp_path, "contract,security,performance,integrity")
+    status, bundle, out = gate(tmp_path, "contract,security,performance,integrity,health")
     found = verdicts(bundle)
     assert status == 0 and found["decision"] == "PROCEED", out[-3000:]
-    every = REST + CAPTURES + TRANSFER
+    every = REST + CAPTURES + TRANSFER + HEALTH
     assert {c: found["criteria"][c]["verdict"] for c in every} == {c: "PASS" for c in every}
     table = next(r["details"]["table"] for r in records(bundle) if r["criterion"] == "contract.conformance"
                  and (r.get("details") or {}).get("table"))
@@ -74,6 +78,8 @@ def test_the_clean_capture_service_passes_its_api_and_capture_criteria(tmp_path)
     ("wrong_status", "contract", "contract.conformance", "POST /captures conforms"),
     ("schema_drift", "contract", "contract.conformance", "GET /status conforms"),
     ("auth_bypass", "security", "security.auth_enforced", "GET /status with no credentials is refused"),
+    # the stand-in camera taken away: /health must turn 503; with health_lies it stays 200 ready
+    ("health_lies", "health", "ops.monitoring", "camera removed: camera health reports unhealthy"),
 ])
 def test_a_capture_service_fault_fails_its_criterion(tmp_path, knob, suites, criterion, shows):
     status, bundle, out = gate(tmp_path, suites, {knob: 1})
@@ -81,7 +87,10 @@ def test_a_capture_service_fault_fails_its_criterion(tmp_path, knob, suites, cri
     assert status == 1 and found["criteria"][criterion]["verdict"] == "FAIL", out[-3000:]
     row = next(r for r in records(bundle) if r["criterion"] == criterion and r["verdict"] == "FAIL"
                and r["name"].endswith(shows))
-    assert row["details"]["exchanges"] and shows.split()[1].split("{")[0] in row["details"]["exchanges"][0]["sent"]
+    if criterion == "ops.monitoring":       # the answer that lied: 200 ready while the camera was gone
+        assert '"status_code": 200' in json.dumps(row["observed"]) and "ready" in json.dumps(row["observed"]), row
+    else:
+        assert row["details"]["exchanges"] and shows.split()[1].split("{")[0] in row["details"]["exchanges"][0]["sent"]
     assert not leaked_secrets(bundle, {})
 
 

@@ -140,8 +140,8 @@ class HealthOps:
         the device node is gone (`all_running` False means the device confirms the loss)."""
         if self.dependency == "media":
             return self.device_view()
-        device = self.profile.camera.get("device", "/dev/video0")
-        gone = self.stack.run(f"test ! -e {shlex.quote(device)}", 30).exit_status == 0
+        device = self.stack.camera_device
+        gone = self.stack.target.run(f"test ! -e {shlex.quote(device)}", timeout=30).exit_status == 0
         return {"camera": device, "present": not gone, "all_running": not gone}
 
     def dependency_cycle(self) -> dict:

@@ -221,6 +221,11 @@ class Stack:
         if not waited.reached:
             raise StackError(f"{self}: not ready {timeout_s:.0f} s after a restart (last: {waited.last})")
 
+    @property
+    def camera_device(self) -> str:
+        """The camera's device path as the service sees it on its target."""
+        return self.profile.camera.get("device", "/dev/video0")
+
     def camera(self, present: bool):
         """Remove (False) or restore (True) the camera with the profile's commands."""
         self.require(Capability.CAMERA)

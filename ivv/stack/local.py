@@ -116,8 +116,23 @@ class LocalStack(Stack):
 
     @property
     def capabilities(self) -> frozenset[str]:
-        return frozenset({Capability.CONTROL, Capability.RESOURCES, Capability.LISTENERS, Capability.FAULTS,
-                          Capability.FILES})
+        caps = {Capability.CONTROL, Capability.RESOURCES, Capability.LISTENERS, Capability.FAULTS, Capability.FILES}
+        if (self.profile.local or {}).get("camera"):
+            caps.add(Capability.CAMERA)
+        return frozenset(caps)
+
+    @property
+    def camera_device(self) -> str:
+        local = (self.profile.local or {}).get("camera")
+        return render(local["device"], self._values(), where="profile local.camera.device") if local \
+            else super().camera_device
+
+    def camera(self, present: bool):
+        """The profile's stand-in camera (`local.camera`) taken away or brought back."""
+        self.require(Capability.CAMERA)
+        verb = "restore" if present else "remove"
+        command = render(self.profile.local["camera"][verb], self._values(), where=f"profile local.camera.{verb}")
+        return self.target.run(f"cd {shlex.quote(str(self.profile.path.parent))} && {command}", timeout=60)
 
     @property
     def components(self) -> list[Component]:
@@ -343,6 +358,8 @@ def prepare_local(profile: Profile, workdir: Path, faults: dict | None = None) -
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "logs").mkdir(exist_ok=True)
     stack = LocalStack(profile, workdir, faults)
+    if profile.local.get("camera"):
+        stack.camera(present=True)
     overlay = _fill(profile.local.get("overlay", {}), stack._values())
     (workdir / "overlay.yaml").write_text(yaml.safe_dump(overlay, sort_keys=True))
     if profile.local.get("api_key_add"):
