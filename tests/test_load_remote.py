@@ -101,3 +101,21 @@ def test_a_worker_whose_calls_never_arrived_leaves_the_figures_not_verified():
     assert all("only 3 of 4 Locust workers" in f.details["reason"] for f in missing)
     whole = figures.load_figures({**result, "workers_flushed": 4})      # its control: all four sent
     assert None not in {f.value for f in whole}
+
+
+def test_a_run_that_made_no_call_measures_nothing():
+    """Pure rule (ivv.load.figures.unsent_calls): zero calls is zero observations, so every load figure is
+    NOT VERIFIED, never a 100 % error rate the stack did not earn (a load user that could not send); its
+    control, the same run with its ten calls, is measured."""
+    series = {"t_s": [0], "p50_ms": [0.0], "p95_ms": [0.0], "errors": [0], "ok": [0], "requests": [0]}
+    summary = {"latency": {"count": 0}, "throughput_rps": 0.0, "error_rate": 1.0,
+               "connections": {"ratio": 0.0, "kept": 0, "opened": 0}, "requests": 0, "window_s": 1.0,
+               "errors": {}, "error_examples": [], "offered_rps": 0.0, "ok": 0, "failed": 0, "not_sent": 0,
+               "setup": {}}
+    result = {"spec": {"users": 1, "duration_s": 1}, "model": "closed", "summary": summary, "series": series}
+    none = figures.load_figures(result)
+    assert {f.value for f in none} == {None}
+    assert all("made no call" in f.details["reason"] for f in none)
+    ten = {**summary, "requests": 10, "ok": 10, "error_rate": 0.0, "latency": {"avg_ms": 1.0, "p95_ms": 2.0,
+                                                                              "count": 10}}
+    assert None not in {f.value for f in figures.load_figures({**result, "summary": ten})}

@@ -54,8 +54,13 @@ def _shape(result: dict) -> str:
 
 
 def unsent_calls(result: dict) -> str | None:
-    """Why a distributed run decides nothing: a worker that never sent its calls leaves figures that look
-    whole (its errors and slow calls missing), so they are not measured at all."""
+    """Why a run decides nothing: no call reached the service at all (zero observations: a load user
+    that could not send, say, is the harness's failure, not a 100 % error rate of the stack), or a worker
+    of a distributed run never sent its calls, which leaves figures that look whole (its errors and slow
+    calls missing). Either way no figure is measured."""
+    if not result["summary"]["requests"]:
+        return ("the load made no call in its window (zero observations): nothing was measured; "
+                "locust_exceptions.csv says why the load user could not send")
     workers, flushed = result.get("workers") or 0, result.get("workers_flushed")
     if workers and flushed is not None and flushed < workers:
         return (f"only {flushed} of {workers} Locust workers sent their calls at the end of the run: the "
