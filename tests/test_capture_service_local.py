@@ -31,11 +31,12 @@ HEALTH = ("ops.monitoring",)
 pytestmark = pytest.mark.slow
 
 
-def short_gate(tmp_path, p95_ms: float = 5000) -> str:
-    """The shipped gate's API and capture criteria, with a 6-second capture run."""
+def short_gate(tmp_path, p95_ms: float = 5000, min_calls: int = 30) -> str:
+    """The shipped gate's criteria but deployment's, with a 10-second capture run."""
     data = yaml.safe_load(GATE.read_text())
     data["gate"]["id"] = "capture-service-short"
-    data["settings"]["load"]["duration_s"] = 6
+    data["settings"]["load"]["duration_s"] = 10
+    data["settings"]["load"]["min_calls"] = min_calls
     data["settings"]["contract"]["fuzz_examples"] = 25
     data["settings"]["integrity"]["transfer_trials"] = 3
     data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES + TRANSFER + HEALTH]
@@ -47,12 +48,12 @@ def short_gate(tmp_path, p95_ms: float = 5000) -> str:
     return str(path)
 
 
-def gate(tmp_path, suites: str, faults: dict | None = None, p95_ms: float = 5000):
+def gate(tmp_path, suites: str, faults: dict | None = None, p95_ms: float = 5000, min_calls: int = 30):
     inventory = tmp_path / "local.yaml"
     target = {"name": "local", "kind": "local", "environment": "development", **({"faults": faults} if faults else {})}
     inventory.write_text(yaml.safe_dump({"targets": [target]}))
     status, bundle, out = run_gate(tmp_path, ["--profile", str(STACK / "profile.yaml"), "--gate",
-                                              short_gate(tmp_path, p95_ms), "--inventory", str(inventory),
+                                              short_gate(tmp_path, p95_ms, min_calls), "--inventory", str(inventory),
                                               "--suites", suites], {}, timeout=400)
     return status, bundle, out
 
@@ -106,9 +107,21 @@ def test_a_corrupted_transfer_reported_verified_fails_transfer_integrity(tmp_pat
 
 
 def test_slow_captures_fail_the_capture_latency(tmp_path):
-    """2 s added to every capture against a 1.5 s bound: p95 FAILs while every capture still succeeds."""
-    status, bundle, out = gate(tmp_path, "performance", {"slow_capture": 2000}, p95_ms=1500)
+    """2 s added to every capture against a 1.5 s bound: p95 FAILs while every capture still succeeds (the
+    gate asks for 3 captures: 10 s of 2-second captures make about 5)."""
+    status, bundle, out = gate(tmp_path, "performance", {"slow_capture": 2000}, p95_ms=1500, min_calls=3)
     found = verdicts(bundle)
     assert status == 1, out[-3000:]
     assert found["criteria"]["perf.p95_ms"]["verdict"] == "FAIL"
     assert found["criteria"]["perf.error_rate"]["verdict"] == "PASS"
+
+
+def test_too_few_captures_decide_no_capture_criterion(tmp_path):
+    """The gate's load.min_calls: the same clean run, held to more captures than 10 s can make, leaves
+    both capture criteria NOT VERIFIED with the count, never a rate claimed over too few."""
+    status, bundle, out = gate(tmp_path, "performance", min_calls=100_000)
+    found = verdicts(bundle)
+    assert status == 1, out[-3000:]
+    for criterion in CAPTURES:
+        assert found["criteria"][criterion]["verdict"] == "NOT VERIFIED", found["criteria"][criterion]
+        assert "fewer than the gate's load.min_calls 100000" in found["criteria"][criterion]["reason"]

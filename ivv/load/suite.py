@@ -12,7 +12,7 @@ code that decides the gate:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivv.load import figures as fig
@@ -24,7 +24,7 @@ ARTIFACTS_LOAD = ("locust_report.html", "locust_stats.csv", "locust_stats_histor
                   "locust_exceptions.csv", "requests.csv", "result.json", "latency.svg")
 ARTIFACTS_RESOURCES = ("resources.csv", "resources.json", "memory.svg")
 ARTIFACTS_CAMERA = ("frames.csv",)
-RUN_SETTINGS = ("workers", "sample_interval_s", "warmup_s")
+RUN_SETTINGS = ("workers", "sample_interval_s", "warmup_s", "min_calls")
 
 
 @dataclass
@@ -127,12 +127,25 @@ def camera_figure(outcome: LoadOutcome, shape: str) -> fig.Figure:
     return fig.camera_figure(counted, route.label, seen["answered"], errors, shape)
 
 
+def too_few_calls(figures: list, outcome: LoadOutcome, gates) -> list:
+    """The gate's `load.min_calls`: a run with fewer calls decides none of its call figures (NOT VERIFIED,
+    with the count), so a rate claimed over n calls is only claimed where n supports it (zero failures in
+    n calls bound the failure rate below 3/n at 95 % confidence: 30 calls for 10 %)."""
+    minimum = int((gates.setting("load", {}) or {}).get("min_calls") or 0) if gates else 0
+    made = outcome.summary.get("requests") or 0
+    if made >= minimum:
+        return figures
+    reason = f"{made} calls, fewer than the gate's load.min_calls {minimum}: too few to decide"
+    return [replace(f, value=None, details={**f.details, "reason": reason}) if f.criterion in fig.LOAD else f
+            for f in figures]
+
+
 def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
     """Save the run's files and record one measurement per criterion (threshold from the gate); a criterion
     no loaded gate holds is not recorded (a gate without perf.camera_fps asked for no such figure)."""
     criteria = [c for c in criteria if not gates or c in gates]
     files = outcome.files()
-    figures = figures_for(outcome, criteria)
+    figures = too_few_calls(figures_for(outcome, criteria), outcome, gates)
     files = {**files, **{n: outcome.path(n) for n in ARTIFACTS_CAMERA if outcome.path(n).exists()}}
     saved = {name: evidence.artifact(name, path) for name, path in files.items()
              if name in ARTIFACTS_LOAD + ARTIFACTS_RESOURCES + ARTIFACTS_CAMERA}
