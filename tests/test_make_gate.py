@@ -39,12 +39,20 @@ def test_ivv_gate_exits_1_on_hold_and_2_on_a_broken_gate(project):
 
 
 def test_make_gate_takes_args_and_ends_with_ivvs_own_status(project):
+    """One stack (`STACKS=camera-service`; make gate gates both reference stacks by default, a line each)."""
     reports = project / "out"
     done = subprocess.run(["make", "-s", "-C", str(ROOT), "gate", f"TOX={project / 'tox'}", f"REPORTS={reports}",
+                           "STACKS=camera-service",
                            f"ARGS=--suites-dir {project / 'suites'} --gate {DEMO / 'demo-gate-strict.yaml'}"],
                           capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert done.returncode == 2, done.stdout + done.stderr        # GNU make: any failure is 2
     last = done.stdout.strip().splitlines()[-1]
-    assert last.startswith("make gate: HOLD, ivv exit status 1, bundle "), last
+    assert last.startswith("make gate: camera-service: HOLD, ivv exit status 1, bundle "), last
     bundle = Path(last.rsplit("bundle ", 1)[1])
     assert (bundle / "exit-status").read_text() == "1 HOLD\n" and (bundle / "gate-review.md").is_file()
+
+
+def test_make_gate_refuses_a_stack_it_does_not_ship(project):
+    done = subprocess.run(["make", "-s", "-C", str(ROOT), "gate", f"TOX={project / 'tox'}", "STACKS=no-such-stack"],
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
+    assert done.returncode == 2 and "unknown stack no-such-stack" in done.stderr, done.stdout + done.stderr
