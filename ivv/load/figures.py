@@ -53,14 +53,18 @@ def _shape(result: dict) -> str:
     return f"{shape}, {spec['duration_s']:g} s{workers}"
 
 
-def unsent_calls(result: dict) -> str | None:
+def unsent_calls(result: dict, min_calls: int = 0) -> str | None:
     """Why a run decides nothing: no call reached the service at all (zero observations: a load user
-    that could not send, say, is the harness's failure, not a 100 % error rate of the stack), or a worker
-    of a distributed run never sent its calls, which leaves figures that look whole (its errors and slow
-    calls missing). Either way no figure is measured."""
-    if not result["summary"]["requests"]:
+    that could not send, say, is the harness's failure, not a 100 % error rate of the stack), fewer calls
+    than the gate's `load.min_calls` (zero failures in n calls bound the failure rate below 3/n at 95 %
+    confidence: 30 calls for 10 %), or a worker of a distributed run never sent its calls, which leaves
+    figures that look whole (its errors and slow calls missing). Either way no figure is measured."""
+    made = result["summary"]["requests"]
+    if not made:
         return ("the load made no call in its window (zero observations): nothing was measured; "
                 "locust_exceptions.csv says why the load user could not send")
+    if made < min_calls:
+        return f"{made} calls, fewer than the gate's load.min_calls {min_calls}: too few to decide"
     workers, flushed = result.get("workers") or 0, result.get("workers_flushed")
     if workers and flushed is not None and flushed < workers:
         return (f"only {flushed} of {workers} Locust workers sent their calls at the end of the run: the "
@@ -80,7 +84,7 @@ def load_values(summary: dict) -> dict[str, tuple[float | None, str]]:
     }
 
 
-def load_figures(result: dict) -> list[Figure]:
+def load_figures(result: dict, min_calls: int = 0) -> list[Figure]:
     """Latency, throughput, errors and stability of one run (result.json of the load process)."""
     s, series = result["summary"], result["series"]
     lat = s["latency"]
@@ -94,7 +98,7 @@ def load_figures(result: dict) -> list[Figure]:
     per_second_error_pct = [round(100.0 * e / (e + k), 3) if e + k else 0.0
                             for e, k in zip(series["errors"], series.get("ok", series["requests"]), strict=True)]
     v = {c: value for c, (value, _unit) in load_values(s).items()}
-    missing = unsent_calls(result)
+    missing = unsent_calls(result, min_calls)
     if missing:
         v, common = {c: None for c in v}, {**common, "reason": missing}
     return [

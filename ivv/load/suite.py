@@ -12,7 +12,7 @@ code that decides the gate:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivv.load import figures as fig
@@ -90,10 +90,10 @@ def run(endpoint: LoadEndpoint, settings: dict, out_dir: str | Path, source: str
     return outcome
 
 
-def figures_for(outcome: LoadOutcome, criteria) -> list[fig.Figure]:
+def figures_for(outcome: LoadOutcome, criteria, min_calls: int = 0) -> list[fig.Figure]:
     wanted = set(criteria)
     shape = fig._shape(outcome.result)
-    figures = [f for f in fig.load_figures(outcome.result) if f.criterion in wanted]
+    figures = [f for f in fig.load_figures(outcome.result, min_calls) if f.criterion in wanted]
     if fig.CAMERA[0] in wanted:
         figures.append(camera_figure(outcome, shape))
     memory = [c for c in (*fig.MEMORY, *fig.GROWTH) if c in wanted]
@@ -127,25 +127,13 @@ def camera_figure(outcome: LoadOutcome, shape: str) -> fig.Figure:
     return fig.camera_figure(counted, route.label, seen["answered"], errors, shape)
 
 
-def too_few_calls(figures: list, outcome: LoadOutcome, gates) -> list:
-    """The gate's `load.min_calls`: a run with fewer calls decides none of its call figures (NOT VERIFIED,
-    with the count), so a rate claimed over n calls is only claimed where n supports it (zero failures in
-    n calls bound the failure rate below 3/n at 95 % confidence: 30 calls for 10 %)."""
-    minimum = int((gates.setting("load", {}) or {}).get("min_calls") or 0) if gates else 0
-    made = outcome.summary.get("requests") or 0
-    if made >= minimum:
-        return figures
-    reason = f"{made} calls, fewer than the gate's load.min_calls {minimum}: too few to decide"
-    return [replace(f, value=None, details={**f.details, "reason": reason}) if f.criterion in fig.LOAD else f
-            for f in figures]
-
-
 def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
     """Save the run's files and record one measurement per criterion (threshold from the gate); a criterion
     no loaded gate holds is not recorded (a gate without perf.camera_fps asked for no such figure)."""
     criteria = [c for c in criteria if not gates or c in gates]
     files = outcome.files()
-    figures = too_few_calls(figures_for(outcome, criteria), outcome, gates)
+    min_calls = int((gates.setting("load", {}) or {}).get("min_calls") or 0) if gates else 0
+    figures = figures_for(outcome, criteria, min_calls)
     files = {**files, **{n: outcome.path(n) for n in ARTIFACTS_CAMERA if outcome.path(n).exists()}}
     saved = {name: evidence.artifact(name, path) for name, path in files.items()
              if name in ARTIFACTS_LOAD + ARTIFACTS_RESOURCES + ARTIFACTS_CAMERA}
