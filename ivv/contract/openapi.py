@@ -232,10 +232,11 @@ def follow_links(schema, runs: dict[str, OperationRun], base_url: str, headers: 
     answer: the linked operation called with the values the answer gave (its id, say) and judged like
     any other request. Deterministic, one request per link, so an operation on a created resource gets
     its success answer checked even when the random walk above never reached it."""
-    by_id = {op.definition.raw.get("operationId"): op for op in operations(schema) if op.definition.raw.get("operationId")}
+    ops = operations(schema)
+    by_id = {op.definition.raw.get("operationId"): op for op in ops if op.definition.raw.get("operationId")}
     session = requests.Session()
     try:
-        for op in operations(schema):
+        for op in ops:
             source = runs.get(op.label)
             if source is None or source.last_success is None:
                 continue
