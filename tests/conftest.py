@@ -11,6 +11,8 @@ power off, new overlay, boot (~20 s under TCG), so use it only where leftovers w
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import secrets
 import subprocess
 import sys
@@ -57,19 +59,22 @@ def sshd(tmp_path_factory):
 @pytest.fixture
 def capture_stub():
     """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after;
-    with `with_secret=True` also the secret its tokens are signed with."""
+    with `with_secret=True` also the secret its tokens are signed with and its API keys (role -> key, and
+    the `revoked` one)."""
     started = []
 
     def start(fault: str | None = None, with_secret: bool = False):
         secret = secrets.token_urlsafe(32)
+        keys = {role: secrets.token_urlsafe(24) for role in ("viewer", "operator", "admin", "revoked")}
         token = sign(claims("admin", "ivv-admin"), secret)
         proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), secret, *([fault] if fault else [])],
-                                stdout=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, text=True,
+                                env={**os.environ, "CAPTURE_STUB_KEYS": json.dumps(keys)})
         started.append(proc)
         line = proc.stdout.readline()
         assert line.startswith("PORT "), f"the capture stub did not start: {line!r}"
         found = f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
-        return (*found, secret) if with_secret else found
+        return (*found, secret, keys) if with_secret else found
 
     yield start
     for proc in started:

@@ -17,18 +17,24 @@ def failed(results):
     return [r for r in results if getattr(r, "passed", True) is False]
 
 
+def keyed_auth_matrix(url, headers, keys=None):
+    """The auth matrix with the stub's API keys (without them, every key row is NOT VERIFIED)."""
+    keys = keys or {}
+    return auth_matrix(SPEC, url, headers, key_for=keys.get, revoked_key=keys.get("revoked"))
+
+
 CHECKS = {
-    "contract.conformance": lambda url, headers: conformance(SPEC, url, headers, examples=5),
-    "contract.fuzz_robustness": lambda url, headers: fuzz(SPEC, url, headers, examples=25),
-    "contract.http_compliance": lambda url, headers: http_compliance(SPEC, url, headers),
-    "security.auth_enforced": lambda url, headers: auth_matrix(SPEC, url, headers),
+    "contract.conformance": lambda url, headers, _keys=None: conformance(SPEC, url, headers, examples=5),
+    "contract.fuzz_robustness": lambda url, headers, _keys=None: fuzz(SPEC, url, headers, examples=25),
+    "contract.http_compliance": lambda url, headers, _keys=None: http_compliance(SPEC, url, headers),
+    "security.auth_enforced": keyed_auth_matrix,
 }
 
 
 @pytest.mark.parametrize("criterion", sorted(CHECKS))
 def test_the_clean_stub_passes(capture_stub, tmp_path, criterion):
-    url, headers, _token = capture_stub()
-    results = CHECKS[criterion](url, headers)
+    url, headers, _token, _secret, keys = capture_stub(with_secret=True)
+    results = CHECKS[criterion](url, headers, keys)
     assert not failed(results), [r.observed for r in failed(results)]
     verdict, records = verdict_of(tmp_path, criterion, results)
     assert verdict == "PASS" and records
@@ -44,8 +50,8 @@ def test_the_clean_stub_passes(capture_stub, tmp_path, criterion):
 ])
 def test_each_fault_knob_fails_its_criterion_with_the_exchange(capture_stub, tmp_path, criterion, fault,
                                                                operation, shows):
-    url, headers, token = capture_stub(fault)
-    results = CHECKS[criterion](url, headers)
+    url, headers, token, _secret, keys = capture_stub(fault, with_secret=True)
+    results = CHECKS[criterion](url, headers, keys)
     bad = [r for r in failed(results) if r.name.startswith(operation)]
     assert bad, f"{fault} did not fail {operation}: {[(r.name, getattr(r, 'observed', None)) for r in results]}"
     text = bad[0].transcript()
@@ -65,9 +71,10 @@ def test_wrong_credentials_decide_nothing(capture_stub, tmp_path, criterion):
     if criterion == "contract.conformance":
         assert undecided == {"GET /status conforms", "POST /captures conforms", "GET /captures/{capture_id} conforms"}
         assert all("no request was answered with a 2xx" in r.reason for r in results if hasattr(r, "reason"))
-    elif criterion == "security.auth_enforced":
+    elif criterion == "security.auth_enforced":    # no API key known either: those rows have no control
         assert undecided == {r.name for r in results}
-        assert all("positive control did not succeed" in r.reason for r in results)
+        assert all("positive control did not succeed" in r.reason or "no valid API key of the stack is known"
+                   in r.reason for r in results)
     else:                   # the body and Accept probes need a request that is taken; routing needs none
         assert {"POST /captures with malformed JSON answers 400 with its documented error body",
                 "POST /captures with a text/plain body answers 415",
@@ -102,9 +109,10 @@ def test_each_role_below_the_least_role_is_refused_and_each_above_answered(captu
     the control of the valid request being answered), operator and admin an answer; GET /status admits all."""
     from ivv.rpc.auth import claims, sign
 
-    url, headers, _token, secret = capture_stub(fault, with_secret=True)
+    url, headers, _token, secret, keys = capture_stub(fault, with_secret=True)
     results = auth_matrix(SPEC, url, headers, jwt_secret=secret, roles=ROLES,
-                          token_for=lambda role: sign(claims(role, f"ivv-{role}"), secret))
+                          token_for=lambda role: sign(claims(role, f"ivv-{role}"), secret), key_for=keys.get,
+                          revoked_key=keys["revoked"])
     by_name = {r.name: r for r in results}
     viewer = by_name["POST /captures as viewer is refused"]
     for name in ("POST /captures as operator is answered", "POST /captures as admin is answered",
@@ -116,3 +124,58 @@ def test_each_role_below_the_least_role_is_refused_and_each_above_answered(captu
     else:
         assert not viewer.passed and viewer.observed == 201 and verdict == "FAIL"
         assert "POST" in viewer.exchanges[0]["sent"] and secret not in viewer.transcript()
+
+
+PLACES = {"GET /status": "query api_key", "POST /captures": "header X-API-Key",
+          "GET /captures/{capture_id}": "cookie capture_key"}
+
+
+@pytest.mark.parametrize("fault", [None, "key_bypass", "revoked_key"])
+def test_api_keys_are_checked_in_every_place_the_spec_puts_them(capture_stub, tmp_path, fault):
+    """Each operation takes a bearer token or an API key, the key in the query, a header or a cookie: a
+    forged and the revoked key must get the documented refusal in each place (under the control of the
+    admin's key in the same place answered), a viewer's key on the capture the documented 403."""
+    from ivv.rpc.auth import Credentials
+
+    url, headers, _token, secret, keys = capture_stub(fault, with_secret=True)
+    creds = Credentials(secret, {r: keys[r] for r in ROLES}, keys["revoked"], roles=ROLES)   # registers the keys
+    results = auth_matrix(SPEC, url, headers, jwt_secret=secret, roles=ROLES, token_for=creds.token,
+                          key_for=creds.api_keys.get, revoked_key=creds.revoked_api_key)
+    by_name = {r.name: r for r in results}
+    for op, place in PLACES.items():
+        forged = by_name[f"{op} with a forged API key ({place}) is refused"]
+        revoked = by_name[f"{op} with the revoked API key ({place}) is refused"]
+        assert by_name[f"{op} with the admin API key ({place}) is answered"].passed, op
+        assert forged.details["control"] == f"control: {op} with the admin API key ({place}) is answered"
+        assert forged.passed is (fault != "key_bypass") and revoked.passed is (fault is None), (op, fault)
+        if not revoked.passed:
+            assert revoked.observed not in (401, 403) and place.split()[1] in revoked.exchanges[0]["sent"]
+    viewer = by_name["POST /captures with the viewer API key (header X-API-Key) is refused"]
+    assert viewer.passed is (fault != "key_bypass") and (viewer.observed == 403 or fault == "key_bypass")
+    assert by_name["POST /captures with the operator API key (header X-API-Key) is answered"].passed
+    assert all(by_name[f"GET /status with the {role} API key (query api_key) is answered"].passed for role in ROLES)
+    text = "".join(r.transcript() for r in results if hasattr(r, "transcript"))
+    assert not [role for role, key in keys.items() if key in text], "an API key reached the evidence"
+    verdict, _records = verdict_of(tmp_path, "security.auth_enforced", results)
+    assert verdict == ("PASS" if fault is None else "FAIL")
+
+
+def test_where_each_scheme_puts_its_credential_and_what_ivv_cannot_present():
+    from ivv.security.openapi_auth import Place, place_of, stripped
+
+    raw = {"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}, "oidc": {"type": "openIdConnect"},
+        "q": {"type": "apiKey", "in": "query", "name": "key"}, "c": {"type": "apiKey", "in": "cookie", "name": "k"},
+        "basic": {"type": "http", "scheme": "basic"}, "mtls": {"type": "mutualTLS"}}}}
+    assert place_of(raw, "oidc") == Place("oidc", "header", "Authorization", True)
+    assert place_of(raw, "bearer") == Place("bearer", "header", "Authorization", True)
+    assert place_of(raw, "q") == Place("q", "query", "key", False)
+    assert "'basic' (http basic) is not one ivv can present" in place_of(raw, "basic")
+    assert "'mtls' (mutualTLS) is not one ivv can present" in place_of(raw, "mtls")
+    assert "'nope' is not in components.securitySchemes" in place_of(raw, "nope")
+    sent = {"headers": {"authorization": "Bearer x", "Accept": "*/*"}, "params": {"key": "generated", "n": 1},
+            "cookies": {"k": "generated"}}
+    places = [place_of(raw, n) for n in ("bearer", "q", "c")]
+    assert stripped(sent, places) == {"headers": {"Accept": "*/*"}, "params": {"n": 1}, "cookies": {}}
+    assert places[2].put({"cookies": None}, "v") == {"cookies": {"k": "v"}}
+    assert places[0].put({"headers": {}}, "t") == {"headers": {"Authorization": "Bearer t"}}

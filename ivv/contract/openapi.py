@@ -97,7 +97,12 @@ class OperationRun:
 
 
 def _masked_headers(headers) -> dict:
-    return {k: (redact.MASK if k.lower() in SECRET_HEADERS else v) for k, v in dict(headers or {}).items()}
+    """Secret headers masked; a Cookie header keeps its cookie names (which cookie carried a key is evidence)."""
+    def masked(name: str, value: str) -> str:
+        if name.lower() == "cookie":
+            return "; ".join(f"{part.split('=', 1)[0].strip()}={redact.MASK}" for part in value.split(";") if part.strip())
+        return redact.MASK if name.lower() in SECRET_HEADERS else value
+    return {k: masked(k, v) for k, v in dict(headers or {}).items()}
 
 
 def exchange_of(response: requests.Response, elapsed_ms: float) -> dict:

@@ -92,5 +92,5 @@ class Http(Protocol):
         creds = self.credentials or self.stack.credentials()
         rows = auth_matrix(self.spec, self.base_url, self.headers(), jwt_secret=creds.jwt_secret, role=self.role,
                            timeout=float(self.setting("call_timeout_s", 10)), roles=tuple(creds.roles),
-                           token_for=creds.token)
+                           token_for=creds.token, key_for=creds.api_keys.get, revoked_key=creds.revoked_api_key)
         return CheckResult([Matrix("auth matrix", rows, "auth-exchanges.txt")])

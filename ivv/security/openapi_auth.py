@@ -1,17 +1,20 @@
 """The auth matrix over HTTP (`security.auth_enforced`): every operation the OpenAPI document protects x
 {no credentials, a forged token, an alg-none token, an expired token when the stack's signing secret is
-known}, each of which must get the documented refusal (401 or 403, and a status the spec documents for
-the operation), never an answer; and x each role, when tokens of every role can be made: a role below
-the operation's least role must get the documented 403, a role at or above it an answer.
+known} and x {a forged API key, the revoked API key} in each place the spec's API key schemes name (header,
+query or cookie), each of which must get the documented refusal (401 or 403, and a status the spec
+documents for the operation), never an answer; and x each role, by token and by API key, when credentials
+of every role are known: a role below the operation's least role must get the documented 403, a role at or
+above it an answer.
 
 Roles: a security requirement's list names the least role (OpenAPI 3.1 lets a non-OAuth scheme list role
 names; ivv reads it in 3.0 documents too); the ranks are the profile's `auth.roles`, lowest first. A
 requirement listing no role admits every role.
 
 Each row has its positive control: the same request (one valid request schemathesis generates for the
-operation) with the valid credentials must be answered (not 401/403, not 5xx), else the row proves nothing
-and is `Undecided`. Which operations are protected, and where their credentials go, comes from the spec's
-`security` (operation level over document level) and `components.securitySchemes`.
+operation, stripped of every credential it generated) with a valid credential in the same place must be
+answered (not 401/403, not 5xx), else the row proves nothing and is `Undecided`. Which operations are
+protected, and where their credentials go, comes from the spec's `security` (operation level over document
+level; its alternatives each get their rows) and `components.securitySchemes`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import requests
 
@@ -30,6 +34,28 @@ from ivv.security.tokens import PROBE_USER
 
 CRITERION = "security.auth_enforced"
 REFUSALS = (401, 403)
+SLOTS = {"header": "headers", "query": "params", "cookie": "cookies"}   # a place -> its requests argument
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where one security scheme puts its credential: a bearer token (HTTP bearer, OAuth2, OpenID Connect)
+    in the Authorization header, or an API key in a header, a query parameter or a cookie."""
+
+    scheme: str
+    where: str
+    name: str
+    bearer: bool
+
+    @property
+    def text(self) -> str:
+        return f"{self.where} {self.name}"
+
+    def put(self, kwargs: dict, value: str) -> dict:
+        """The request `kwargs` with `value` in this place."""
+        slot = SLOTS[self.where]
+        sent = f"Bearer {value}" if self.bearer else value
+        return {**kwargs, slot: {**(kwargs.get(slot) or {}), self.name: sent}}
 
 
 def requirements(raw: dict, operation) -> list[dict]:
@@ -38,19 +64,28 @@ def requirements(raw: dict, operation) -> list[dict]:
     return list(found or [])
 
 
-def credential_headers(raw: dict, requirement: dict) -> list[str] | None:
-    """The header names a requirement's schemes put credentials in (None: a scheme ivv cannot strip yet)."""
-    schemes = (raw.get("components") or {}).get("securitySchemes") or {}
-    names = []
-    for name in requirement:
-        scheme = schemes.get(name) or {}
-        if scheme.get("type") == "http" or scheme.get("type") in ("oauth2", "openIdConnect"):
-            names.append("Authorization")
-        elif scheme.get("type") == "apiKey" and scheme.get("in") == "header":
-            names.append(scheme.get("name", ""))
-        else:
-            return None
-    return names
+def place_of(raw: dict, name: str) -> Place | str:
+    """Where scheme `name` puts its credential, or why ivv cannot present it."""
+    scheme = ((raw.get("components") or {}).get("securitySchemes") or {}).get(name)
+    if scheme is None:
+        return f"its security scheme {name!r} is not in components.securitySchemes"
+    kind = scheme.get("type")
+    if kind in ("oauth2", "openIdConnect") or (kind == "http" and str(scheme.get("scheme", "")).lower() == "bearer"):
+        return Place(name, "header", "Authorization", True)
+    if kind == "apiKey" and scheme.get("in") in SLOTS and scheme.get("name"):
+        return Place(name, scheme["in"], scheme["name"], False)
+    how = scheme.get("scheme") or scheme.get("in") or ""
+    return f"its security scheme {name!r} ({kind} {how}".rstrip() + ") is not one ivv can present"
+
+
+def stripped(kwargs: dict, places) -> dict:
+    """The request `kwargs` without any credential in `places` (schemathesis generates values for them)."""
+    out = dict(kwargs)
+    for where, slot in SLOTS.items():
+        names = {p.name.lower() for p in places if p.where == where}
+        if names and out.get(slot):
+            out[slot] = {k: v for k, v in dict(out[slot]).items() if k.lower() not in names}
+    return out
 
 
 def admitted(requirement: dict, roles: tuple[str, ...]) -> set[str]:
@@ -62,25 +97,38 @@ def admitted(requirement: dict, roles: tuple[str, ...]) -> set[str]:
     return set(roles[min(ranked):]) if ranked else set(named) & set(roles)
 
 
-def role_rows(label: str, send, admits: set[str], roles: tuple[str, ...], token_for, documented: list[int],
-              control: Fact) -> list[Fact | Undecided]:
+def answered(name: str, response, exchange, **details) -> Fact:
+    """A request that must be answered (not refused, not a server error)."""
+    status = response.status_code if response is not None else None
+    return Fact(name, status is not None and status not in REFUSALS and status < 500, "answered (not 401/403, not 5xx)",
+                status if response is not None else exchange, exchanges=(exchange,) if response is not None else (),
+                details=details)
+
+
+def refused(name: str, response, exchange, documented: list[int], only_403: bool = False, **details) -> Fact:
+    """A request that must get the documented refusal (only 403: a valid credential of a role too low)."""
+    status = response.status_code if response is not None else None
+    wanted = [s for s in documented if s == 403] if only_403 else documented
+    expected = (f"the documented refusal ({', '.join(map(str, wanted))})" if wanted else
+                "403, documented (it is not)" if only_403 else "the documented refusal (none documented)")
+    return Fact(name, status in wanted, expected, status if response is not None else exchange,
+                exchanges=(exchange,) if response is not None else (), details=details)
+
+
+def role_rows(label: str, send, admits: set[str], roles: tuple[str, ...], documented: list[int], control: Fact,
+              named: Callable[[str], str] = lambda role: f"as {role}") -> list[Fact | Undecided]:
     """One row per role: refused with the documented 403 below the least role (under the control), answered
-    at or above it."""
+    at or above it. `send(role)` is the request with that role's credential (None: ivv has none)."""
     out: list[Fact | Undecided] = []
     for role in roles:
-        response, exchange = send({"Authorization": f"Bearer {token_for(role)}"})
-        status = response.status_code if response is not None else None
-        seen = status if response is not None else exchange
-        exchanges = (exchange,) if response is not None else ()
-        if role in admits:
-            out.append(Fact(f"{label} as {role} is answered", status is not None and status not in REFUSALS
-                            and status < 500, "answered (not 401/403, not 5xx)", seen, exchanges=exchanges,
-                            details={"role": role}))
+        sent = send(role)
+        if sent is None:
+            out.append(Undecided(f"{label} {named(role)}", f"no {role} credential of this kind is known"))
+        elif role in admits:
+            out.append(answered(f"{label} {named(role)} is answered", *sent, role=role))
         else:
-            probe = Fact(f"{label} as {role} is refused", status == 403 and 403 in documented,
-                         "the documented refusal 403" if 403 in documented else "403, documented (it is not)",
-                         seen, exchanges=exchanges, details={"role": role})
-            out.append(controlled(probe, control))
+            out.append(controlled(refused(f"{label} {named(role)} is refused", *sent, documented, only_403=True,
+                                          role=role), control))
     return out
 
 
@@ -103,48 +151,107 @@ def _send(session, kwargs: dict, timeout: float):
     return response, exchange_of(response, (time.perf_counter() - started) * 1000)
 
 
+@dataclass
+class Presenter:
+    """The valid and hostile credentials the matrix presents, and how it sends a request."""
+
+    session: requests.Session
+    base_url: str
+    headers: dict
+    timeout: float
+    jwt_secret: str | None = None
+    role: str = "admin"
+    roles: tuple[str, ...] = ()
+    token_for: Callable[[str], str] | None = None
+    key_for: Callable[[str], str | None] = lambda _role: None
+    revoked_key: str | None = None
+
+    def send(self, kwargs: dict):
+        return _send(self.session, kwargs, self.timeout)
+
+    def bearer_rows(self, label: str, base: dict, place: Place, requirement: dict, documented: list[int]):
+        """The control (the valid `headers`), then the hostile tokens and the roles."""
+        control = answered(f"control: {label} with valid credentials is answered",
+                           *self.send({**base, "headers": {**base["headers"], **self.headers}}))
+        rows = [controlled(refused(f"{label} with {what} is refused", *self.send(place.put(base, token)), documented),
+                           control) for what, token in hostile_tokens(self.role, self.jwt_secret).items()]
+        if self.roles and self.token_for is not None:
+            rows += role_rows(label, lambda role: self.send(place.put(base, self.token_for(role))),
+                              admitted(requirement, self.roles), self.roles, documented, control)
+        return control, rows
+
+    def key_rows(self, label: str, base: dict, place: Place, requirement: dict, documented: list[int]):
+        """The control (the key of the highest admitted role), then a forged, the revoked and each role's key."""
+        roles = self.roles or (self.role,)
+        admits = admitted(requirement, self.roles) if self.roles else {self.role}    # no ranks known: trust `role`
+        best = next((r for r in reversed(roles) if r in admits and self.key_for(r)), None)
+        if best is None:
+            why = "no valid API key of the stack is known for a role it admits (the profile's auth.credentials " \
+                  "mints or names none), so there is no positive control"
+            return Undecided(f"control: {label} with a valid API key ({place.text}) is answered", why), \
+                [Undecided(f"{label} with API keys ({place.text}) refused", why)]
+        control = answered(f"control: {label} with the {best} API key ({place.text}) is answered",
+                           *self.send(place.put(base, self.key_for(best))))
+        hostile = {"a forged API key": secrets.token_urlsafe(24)}
+        if self.revoked_key:
+            hostile["the revoked API key"] = self.revoked_key
+        rows = [controlled(refused(f"{label} with {what} ({place.text}) is refused", *self.send(place.put(base, key)),
+                                   documented), control) for what, key in hostile.items()]
+        if self.roles:
+            rows += role_rows(label, lambda role: self.send(place.put(base, self.key_for(role)))
+                              if self.key_for(role) else None, admits, self.roles, documented, control,
+                              named=lambda role: f"with the {role} API key ({place.text})")
+        return control, rows
+
+
+def operation_rows(presenter: Presenter, raw: dict, op, needed: list[dict], seed: int) -> list[Fact | Undecided]:
+    """The rows of one protected operation: no credentials, then each alternative of its requirements."""
+    label = op.label
+    alternatives = [[place_of(raw, name) for name in requirement] for requirement in needed]
+    unknown = [p for alternative in alternatives for p in alternative if isinstance(p, str)]
+    case = None if unknown else one_valid_case(op, seed)
+    if unknown or case is None:
+        why = unknown[0] if unknown else "no valid request can be generated for its positive control"
+        return [Undecided(f"{label}: credentials refused", why)]
+    base = stripped(case.as_transport_kwargs(base_url=presenter.base_url), [p for a in alternatives for p in a])
+    base.setdefault("headers", {})
+    documented = [int(s) for s in op.responses.status_codes if s.isdigit() and int(s) in REFUSALS]
+    controls, rows, seen = [], [], set()
+    for requirement, alternative in zip(needed, alternatives, strict=True):
+        if len(alternative) != 1:
+            rows.append(Undecided(f"{label} with {' and '.join(p.scheme for p in alternative)}: credentials refused",
+                                  "a requirement of several schemes at once: ivv presents one credential at a time"))
+            continue
+        place = alternative[0]
+        if place in seen:
+            continue
+        seen.add(place)
+        build = presenter.bearer_rows if place.bearer else presenter.key_rows
+        control, found = build(label, base, place, requirement, documented)
+        controls.append(control)
+        rows += found
+    decided = next((c for c in controls if isinstance(c, Fact)), controls[0] if controls else
+                   Undecided("control", "no requirement ivv can present"))
+    bare = controlled(refused(f"{label} with no credentials is refused", *presenter.send(base), documented), decided)
+    return [bare, *rows]
+
+
 def auth_matrix(spec, base_url: str, headers: dict, jwt_secret: str | None = None, role: str = "admin",
                 timeout: float = 10.0, seed: int = 0, roles: tuple[str, ...] = (),
-                token_for: Callable[[str], str] | None = None) -> list[Fact | Undecided]:
-    """One row per protected operation and hostile credential, and per role when `token_for(role)` can
-    make a valid token of each of `roles` (lowest first); `headers` hold the valid credentials."""
+                token_for: Callable[[str], str] | None = None, key_for: Callable[[str], str | None] | None = None,
+                revoked_key: str | None = None) -> list[Fact | Undecided]:
+    """One row per protected operation and hostile credential, and per role when `token_for(role)` and
+    `key_for(role)` give a valid token or API key of each of `roles` (lowest first); `headers` hold the
+    valid bearer credentials, `revoked_key` an API key the stack has revoked."""
     ops = operations(spec)
     raw = ops[0].schema.raw_schema if ops else {}
     out: list[Fact | Undecided] = []
     with requests.Session() as session:
+        presenter = Presenter(session, base_url, headers, timeout, jwt_secret, role, roles, token_for,
+                              key_for or (lambda _role: None), revoked_key)
         for op in ops:
             needed = requirements(raw, op)
             if not needed or any(req == {} for req in needed):
                 continue                                   # public by the spec: nothing to refuse
-            label = op.label
-            stripped = credential_headers(raw, needed[0])
-            case = one_valid_case(op, seed)
-            if stripped is None or case is None:
-                why = "its security scheme puts credentials outside the headers" if stripped is None else \
-                    "no valid request can be generated for its positive control"
-                out.append(Undecided(f"{label}: credentials refused", why))
-                continue
-            base = case.as_transport_kwargs(base_url=base_url)
-            bare = {k: v for k, v in base["headers"].items() if k.lower() not in {s.lower() for s in stripped}}
-            control_response, control_exchange = _send(session, {**base, "headers": {**bare, **headers}}, timeout)
-            control = Fact(f"control: {label} with valid credentials is answered",
-                           control_response is not None and control_response.status_code not in REFUSALS
-                           and control_response.status_code < 500, "answered (not 401/403, not 5xx)",
-                           control_response.status_code if control_response is not None else control_exchange,
-                           exchanges=(control_exchange,) if control_response is not None else ())
-            attempts = {"no credentials": bare}
-            attempts.update({what: {**bare, "Authorization": f"Bearer {token}"}
-                             for what, token in hostile_tokens(role, jwt_secret).items()})
-            documented = [int(s) for s in op.responses.status_codes if s.isdigit() and int(s) in REFUSALS]
-            for what, sent_headers in attempts.items():
-                response, exchange = _send(session, {**base, "headers": sent_headers}, timeout)
-                status = response.status_code if response is not None else None
-                probe = Fact(f"{label} with {what} is refused", status in REFUSALS and status in documented,
-                             f"the documented refusal ({', '.join(map(str, documented)) or 'none documented'})",
-                             status if response is not None else exchange,
-                             exchanges=(exchange,) if response is not None else ())
-                out.append(controlled(probe, control))
-            if roles and token_for is not None:
-                out += role_rows(label, lambda extra, base=base, bare=bare: _send(session, {**base, "headers": {**bare, **extra}}, timeout),
-                                 admitted(needed[0], roles), roles, token_for, documented, control)
+            out += operation_rows(presenter, raw, op, needed, seed)
     return out or [Undecided("protected operations", "the OpenAPI document protects no operation")]

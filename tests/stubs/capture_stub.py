@@ -3,14 +3,17 @@
     python capture_stub.py SECRET [FAULT]
 
 A request is authorised by a bearer JWT signed HS256 with SECRET (a `role` claim, not expired; `alg: none`
-and other keys are refused). It prints `PORT n` (CAPTURE_STUB_PORT, default a free one) and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
+and other keys are refused) or by an API key in the place the spec names for the operation (status: query
+`api_key`, capture: header `X-API-Key`, record: cookie `capture_key`); the keys are the JSON object in
+CAPTURE_STUB_KEYS, role -> key, and its `revoked` key is refused. It prints `PORT n` (CAPTURE_STUB_PORT, default a free one) and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
 still stored in a dated folder below a temporary directory, with its sha256) and a capture's record.
 FAULT: `wrong_status` (a capture answers 200, not the documented 201), `schema_drift` (status counts
 come back as strings), `auth_bypass` (status answers without a token), `server_error` (a capture body the
 spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent as text/plain is taken,
 not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header), `role_bypass` (a
 viewer may create a capture), `stall` (1 s after its first request the whole service stops answering
-for STALL_S, 1.5 s, then answers everything held: a pause only a load timed from its schedule sees).
+for STALL_S, 1.5 s, then answers everything held: a pause only a load timed from its schedule sees),
+`key_bypass` (any API key is taken as an admin's), `revoked_key` (the revoked key is still taken).
 """
 
 import base64
@@ -23,6 +26,8 @@ import secrets
 import sys
 import tempfile
 import time
+import urllib.parse
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SECRET = sys.argv[1].encode()
@@ -31,6 +36,9 @@ STORE = tempfile.mkdtemp(prefix="capture-stub-")
 CAPTURES = {}
 STALL_S = 1.5
 STARTED = []                 # the time of the first request (for `stall`)
+_KEYS = json.loads(os.environ.get("CAPTURE_STUB_KEYS") or "{}")
+REVOKED = _KEYS.pop("revoked", None)
+KEYS = {key: role for role, key in _KEYS.items()}
 
 
 def _unb64(part):
@@ -81,14 +89,35 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    @property
+    def route(self):
+        return urllib.parse.urlsplit(self.path).path
+
+    def api_key(self):
+        """The API key in the place the spec names for this operation ('' when none was sent)."""
+        if self.command == "POST":
+            return self.headers.get("X-API-Key", "")
+        if self.route == "/status":
+            return (urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get("api_key") or [""])[0]
+        cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        return cookie["capture_key"].value if "capture_key" in cookie else ""
+
+    def key_role(self):
+        key = self.api_key()
+        if key and FAULT == "key_bypass":
+            return "admin"
+        if key and key == REVOKED:
+            return "admin" if FAULT == "revoked_key" else None
+        return KEYS.get(key) if key else None
+
     def authorised(self, roles=("viewer", "operator", "admin")):
-        role = token_role(self.headers.get("Authorization", "").removeprefix("Bearer "))
+        role = token_role(self.headers.get("Authorization", "").removeprefix("Bearer ")) or self.key_role()
         if role in roles or (role and FAULT == "role_bypass"):
             return True
         if role:
             self.answer(403, {"error": f"role {role} may not do this"})
         else:
-            self.answer(401, {"error": "a valid bearer token is required"})
+            self.answer(401, {"error": "a valid bearer token or API key is required"})
         return False
 
     def read_json(self):
@@ -101,9 +130,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def allowed(self):
         """The methods the route documents (None: no such route)."""
-        if self.path in ("/health", "/status") or self.path.startswith("/captures/"):
+        if self.route in ("/health", "/status") or self.route.startswith("/captures/"):
             return ["GET"]
-        return ["POST"] if self.path == "/captures" else None
+        return ["POST"] if self.route == "/captures" else None
 
     def wrong_method(self):
         self.read_json()
@@ -118,23 +147,23 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.allowed() == ["POST"]:
             return self.wrong_method()
-        if self.path == "/health":
+        if self.route == "/health":
             return self.answer(200, {"status": "ready"})
-        if self.path == "/status":
+        if self.route == "/status":
             if FAULT != "auth_bypass" and not self.authorised():
                 return None
             count = len(CAPTURES)
             return self.answer(200, {"version": "1.0.0", "captures": str(count) if FAULT == "schema_drift" else count,
                                      "queued": 0})
-        if self.path.startswith("/captures/"):
+        if self.route.startswith("/captures/"):
             if not self.authorised():
                 return None
-            found = CAPTURES.get(self.path.rsplit("/", 1)[1])
+            found = CAPTURES.get(self.route.rsplit("/", 1)[1])
             return self.answer(200, found) if found else self.answer(404, {"error": "no such capture"})
         return self.answer(404, {"error": "no such route"})
 
     def do_POST(self):
-        if self.path != "/captures":
+        if self.route != "/captures":
             return self.wrong_method()
         body = self.read_json()           # always, so a keep-alive connection stays in step
         if not self.authorised(("operator", "admin")):
