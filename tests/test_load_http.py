@@ -59,3 +59,36 @@ def test_http_open_model_times_a_stall_from_the_schedule(capture_stub, tmp_path)
 def test_an_http_task_must_name_method_and_path():
     with pytest.raises(ConfigError, match=r"load.task_mix.get_status: an HTTP task is 'METHOD /path'"):
         spec_from_settings("http://127.0.0.1:1", {"task_mix": {"get_status": 1}})
+
+
+def test_http_capacity_search_measures_less_capacity_in_a_serial_service(capture_stub, tmp_path):
+    """perf.capacity over HTTP can FAIL: the open-model search against the clean stub and against one
+    that answers one request at a time (40 ms each: at most 25 a second), judged with the shipped gate's
+    thresholds (p95, error rate, and a minimum of 40 req/s)."""
+    from types import SimpleNamespace
+
+    from ivv.config.gates import GateSet
+    from ivv.load import capacity_record as capacity
+    from ivv.load import suite as perf
+
+    gates = GateSet.load(["production-readiness"])
+    load = {**gates.setting("load"), "task_mix": {"GET /status": 1}}
+    short = {"start_rate": 20, "step_factor": 2, "step_s": 3, "warmup_s": 1, "max_rate": 160, "bisect_steps": 2,
+             "max_seconds": 30, "max_send_lag_p99_ms": 100}
+    found = {}
+    for fault in (None, "serial"):
+        base, _headers, token = capture_stub(fault)
+        endpoint = SimpleNamespace(url=base, token=token, target=None, selector=None, default_params={},
+                                   tls_verify=True, ca_file=None)
+        out = tmp_path / (fault or "clean")
+        outcome = capacity.run(endpoint, gates, load, short, out)
+        verdict = perf.evaluate(outcome, gates, [capacity.CRITERION], tmp_path / f"{fault}.jsonl",
+                                record_with=capacity.record)[capacity.CRITERION]
+        found[fault] = (verdict["verdict"], capacity.conclusion(outcome, gates.criterion(capacity.CRITERION).threshold),
+                        capacity.steps_of(outcome))
+    (clean, clean_found, clean_steps), (serial, serial_found, serial_steps) = found[None], found["serial"]
+    assert clean == "PASS" and clean_found.value >= 40, (clean_found, clean_steps)
+    assert serial == "FAIL" and serial_found.value < 40 and serial_found.upper <= 40, (serial_found, serial_steps)
+    assert all(s["figures"]["calls"] > 0 for s in clean_steps + serial_steps)
+    over = [s for s in serial_steps if s["verdict"] == "over"]
+    assert over and all(s["figures"]["send_lag_p99_ms"] <= short["max_send_lag_p99_ms"] for s in over), over

@@ -77,13 +77,13 @@ def run_search(spec: LoadSpec, token: str | None, out_dir: Path) -> dict:
     started, cpu0 = time.time(), time.process_time()
     user.end_at = started + spec.duration_s + CONNECT_TIMEOUT_S + spec.timeout_s
     runner.start(spec.users, spawn_rate=spec.spawn_rate)
-    _wait_connected(recorder, spec.users)
+    _wait_ready(runner, recorder, spec.users, user.connects_first)
     search = Search(settings, minimum)
     began, cost = time.monotonic(), None
     while (planned := search.next_step(time.monotonic() - began, cost)) is not None:
         t0 = time.monotonic()
         rate, phase = planned
-        search.record(_run_step(clock, recorder, settings, limits, spec.timeout_s, len(search.steps), rate, phase))
+        search.record(_run_step(clock, recorder, settings, limits, spec, len(search.steps), rate, phase))
         cost = max(cost or 0.0, time.monotonic() - t0)
     clock.finish()
     wait_for_drain(spec.timeout_s, spec)
@@ -96,23 +96,25 @@ def run_search(spec: LoadSpec, token: str | None, out_dir: Path) -> dict:
                   extra={"generator_cpu_s": cpu_s, "capacity": capacity})
 
 
-def _wait_connected(recorder: Recorder, users: int) -> None:
-    """Until every user has opened (or failed to open) its connection: set-up is not a step."""
+def _wait_ready(runner, recorder: Recorder, users: int, connects_first: bool) -> None:
+    """Until every user is spawned and, where users connect first, has opened (or failed to open) its
+    connection: set-up is not a step."""
     deadline = time.monotonic() + CONNECT_TIMEOUT_S
     while time.monotonic() < deadline:
-        if recorder.connections["opened"] + recorder.connections["failed"] >= users:
+        connected = recorder.connections["opened"] + recorder.connections["failed"] >= users
+        if runner.user_count >= users and (connected or not connects_first):
             return
         gevent.sleep(0.05)
 
 
-def _run_step(clock: StepClock, recorder: Recorder, settings: CapacitySettings, limits: dict, timeout_s: float,
+def _run_step(clock: StepClock, recorder: Recorder, settings: CapacitySettings, limits: dict, spec: LoadSpec,
               index: int, rate: float, phase: str) -> Step:
     start = time.perf_counter() + LEAD_S
     wall_offset = time.time() - time.perf_counter()
     clock.publish(rate, start, start + settings.step_s)
     cpu0 = time.process_time()
     gevent.sleep(max(0.0, start + settings.step_s - time.perf_counter()))
-    wait_for_drain(timeout_s)
+    wait_for_drain(spec.timeout_s, spec)
     generator_cpu_s = time.process_time() - cpu0
     wall_start = start + wall_offset
     wall_end = wall_start + settings.step_s

@@ -11,7 +11,9 @@ recorder reads (`kind`, `wall`, `sent`, `lag_ms`), so the same figures and crite
 In the open model each due call runs in a greenlet of its own on the user's connection pool (at most
 `concurrency` connections per user, kept alive; a call waiting for a free connection is still timed from
 its due time, as the reply is late all the same). Its response time is set from the due time before the
-request event fires. The capacity search (steps) is not built for HTTP: such a spec is refused.
+request event fires. The capacity search (steps) runs the open model at each step's rate
+(`ivv.load.capacity_run`); an HTTP user has no connection to open first (keep-alive connections open with
+the first calls), so a search starts once the users are spawned.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import gevent.pool
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from ivv.errors import ConfigError
 from ivv.load.pacing import MAX_IN_FLIGHT, Backlog, Paced
 from ivv.load.spec import LoadSpec, http_operation
 
@@ -42,6 +43,7 @@ class RestUser(FastHttpUser):
     end_at: float = float("inf")
     wait_time = constant(0)
     insecure = True                 # set per run from the spec (tls_verify)
+    connects_first = False          # connections open with the first calls: a spawned user is ready
 
     def on_start(self) -> None:
         self.calls = [(t.method, *http_operation(t.method, self.spec.source), t.params) for t in self.spec.tasks]
@@ -116,11 +118,7 @@ def _body(method: str, params):
 
 
 def make_user_class(spec: LoadSpec, token: str | None) -> type[RestUser]:
-    """The concrete user for a run; the same name in every process so Locust workers find it. A capacity
-    search (which changes the open model's rate step by step) is refused, never run as something else."""
-    if spec.steps:
-        raise ConfigError(f"{spec.source}: the capacity search is not built for HTTP yet "
-                          "(ivv.load.http_user runs the closed and the open model)")
+    """The concrete user for a run; the same name in every process so Locust workers find it."""
     base = OpenRestUser if spec.open_model else ClosedRestUser
     return type("RestLoadUser", (base,), {
         "abstract": False, "spec": spec, "token": token, "host": spec.url.rstrip("/"), "__module__": __name__,

@@ -264,6 +264,7 @@ class JsonRpcUser(User):
     token: str | None = None
     end_at: float = float("inf")
     wait_time = constant(0)
+    connects_first = True           # a user is ready once its connection opened (or failed to)
 
     def on_start(self) -> None:
         self.rpc = JsonRpcConnection(self.environment, self.spec.url, self.spec.timeout_s, sslopt(self.spec))

@@ -39,9 +39,10 @@ def make_environment(spec: LoadSpec, token: str | None) -> tuple[Environment, ty
     return env, user
 
 
-def wait_for_drain(timeout_s: float, spec: LoadSpec | None = None) -> None:
-    """Give calls still in flight in this process their chance to answer or time out."""
-    in_flight = USERS[spec.protocol if spec else "jsonrpc-ws"][1]
+def wait_for_drain(timeout_s: float, spec: LoadSpec) -> None:
+    """Give calls still in flight in this process (counted by the spec's protocol's users) their chance
+    to answer or time out."""
+    in_flight = USERS[spec.protocol][1]
     deadline = time.time() + timeout_s + DRAIN_MARGIN_S
     while in_flight() and time.time() < deadline:
         gevent.sleep(0.05)

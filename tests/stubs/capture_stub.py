@@ -13,7 +13,8 @@ spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent 
 not refused with 415), `no_allow` (a wrong method answers 405 without an Allow header), `role_bypass` (a
 viewer may create a capture), `stall` (1 s after its first request the whole service stops answering
 for STALL_S, 1.5 s, then answers everything held: a pause only a load timed from its schedule sees),
-`key_bypass` (any API key is taken as an admin's), `revoked_key` (the revoked key is still taken).
+`key_bypass` (any API key is taken as an admin's), `revoked_key` (the revoked key is still taken),
+`serial` (one request at a time, each holding a lock for SERIAL_S, 40 ms: at most 25 answers a second).
 """
 
 import base64
@@ -25,6 +26,7 @@ import os
 import secrets
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from http.cookies import SimpleCookie
@@ -35,6 +37,8 @@ FAULT = sys.argv[2] if len(sys.argv) > 2 else ""
 STORE = tempfile.mkdtemp(prefix="capture-stub-")
 CAPTURES = {}
 STALL_S = 1.5
+SERIAL_S = 0.04
+SERIAL = threading.Lock()
 STARTED = []                 # the time of the first request (for `stall`)
 _KEYS = json.loads(os.environ.get("CAPTURE_STUB_KEYS") or "{}")
 REVOKED = _KEYS.pop("revoked", None)
@@ -80,6 +84,9 @@ class Handler(BaseHTTPRequestHandler):
     def answer(self, status, body, headers=None):
         if FAULT == "stall":
             hold()
+        if FAULT == "serial":
+            with SERIAL:
+                time.sleep(SERIAL_S)
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
