@@ -32,13 +32,15 @@ pytestmark = pytest.mark.slow
 
 
 def short_gate(tmp_path, p95_ms: float = 5000, min_calls: int = 30) -> str:
-    """The shipped gate's criteria but deployment's, with a 10-second capture run."""
+    """The shipped gate's criteria but deployment's, with a 10-second capture run and a 10-second bound
+    on each health transition (a lying health endpoint is waited for that long)."""
     data = yaml.safe_load(GATE.read_text())
     data["gate"]["id"] = "capture-service-short"
     data["settings"]["load"]["duration_s"] = 10
     data["settings"]["load"]["min_calls"] = min_calls
     data["settings"]["contract"]["fuzz_examples"] = 25
     data["settings"]["integrity"]["transfer_trials"] = 3
+    data["settings"]["health"]["ready_transition_timeout_s"] = 10   # a local process notices in about 1 s
     data["criteria"] = [c for c in data["criteria"] if c["id"] in REST + CAPTURES + TRANSFER + HEALTH]
     for criterion in data["criteria"]:
         if criterion["id"] == "perf.p95_ms":
