@@ -110,12 +110,14 @@ def test_a_corrupted_transfer_reported_verified_fails_transfer_integrity(tmp_pat
 
 def test_slow_captures_fail_the_capture_latency(tmp_path):
     """2 s added to every capture against a 1.5 s bound: p95 FAILs while every capture still succeeds (the
-    gate asks for 3 captures: 10 s of 2-second captures make about 5)."""
+    gate asks for 3 captures: 10 s of 2-second captures make about 5), and those few successes do not show
+    the success rate's "< 10 %" failing (that takes 29 captures without a failure): NOT VERIFIED."""
     status, bundle, out = gate(tmp_path, "performance", {"slow_capture": 2000}, p95_ms=1500, min_calls=3)
     found = verdicts(bundle)
     assert status == 1, out[-3000:]
     assert found["criteria"]["perf.p95_ms"]["verdict"] == "FAIL"
-    assert found["criteria"]["perf.error_rate"]["verdict"] == "PASS"
+    rate = found["criteria"]["perf.error_rate"]
+    assert rate["verdict"] == "NOT VERIFIED" and "0 of" in rate["reason"] and "at least 29 calls" in rate["reason"], rate
 
 
 def test_too_few_captures_decide_no_capture_criterion(tmp_path):

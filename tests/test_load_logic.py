@@ -133,3 +133,31 @@ def test_ivv_load_rejects_a_bad_url_with_exit_status_2(capsys):
 
     assert main(["load", "--url", "ftp://127.0.0.1:1/ws", "--duration", "1"]) == 2
     assert "ws://" in capsys.readouterr().err
+
+
+def test_an_error_rate_passes_only_when_its_calls_support_the_bound():
+    """0 of n failed bounds the rate below about 3/n at 95 %: "< 1 %" needs 299 clean calls, and 2 failed of
+    1000 still show it (bound 0.63 %) where 2 of 300 do not (2.1 %). Over the threshold as measured is a
+    FAIL however few the calls; a threshold that is not an upper bound in % is not this rule's."""
+    from ivv.evidence.claim import calls_needed, upper_bound
+    from ivv.evidence.thresholds import Threshold
+    from ivv.load.figures import Figure, unsupported_rate, verdict
+
+    assert calls_needed(0.01) == 299 and calls_needed(0.10) == 29
+    assert upper_bound(0, 299) < 0.01 <= upper_bound(0, 298)
+    assert upper_bound(0, 30) == pytest.approx(1 - 0.05 ** (1 / 30), rel=1e-6)
+    assert upper_bound(2, 1000) == pytest.approx(0.00628, abs=5e-5) and upper_bound(2, 300) > 0.02
+
+    def rate(failed, calls):
+        return Figure("perf.error_rate", "error rate", 100.0 * failed / calls, "%", {"failed": failed, "requests": calls})
+
+    one = Threshold("<", 1, "%")
+    assert unsupported_rate(rate(0, 299), one) is None and verdict(rate(0, 299), one) == "PASS"
+    assert unsupported_rate(rate(2, 1000), one) is None
+    why = unsupported_rate(rate(0, 80), one)
+    assert "0 of 80 calls failed" in why and "below 3.68 %" in why and "at least 299 calls" in why, why
+    assert verdict(rate(0, 80), one) == "NOT VERIFIED" and unsupported_rate(rate(2, 300), one)
+    assert unsupported_rate(rate(3, 80), one) is None and verdict(rate(3, 80), one) == "FAIL"
+    assert unsupported_rate(rate(0, 80), Threshold(">", 95, "%")) is None
+    latency = Figure("perf.p95_ms", "p95", 3.0, "ms", {"requests": 5})
+    assert unsupported_rate(latency, Threshold("<", 1, "%")) is None

@@ -30,7 +30,8 @@ def gates():
 def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_factory, tmp_path):
     stack = local_stack_factory()
     endpoint = perf.endpoint_for(stack)
-    outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 8, "arrival_rate_per_s": 40,
+    # 360 calls: "< 1 %" of calls failing needs 299 without a failure (ivv.load.figures.unsupported_rate)
+    outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 9, "arrival_rate_per_s": 40,
                                   "task_mix": MIX, "sample_interval_s": 0.5, "warmup_s": 3}, tmp_path,
                        camera={"window_s": 2})
     verdicts = perf.evaluate(outcome, gates, ALL)
@@ -38,7 +39,7 @@ def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_fac
                                                                "perf.capacity": "NOT VERIFIED"}, verdicts
     assert "no test measured" in verdicts["perf.capacity"]["reason"]   # one nominal rate is no capacity search
     s = outcome.summary
-    assert s["requests"] == pytest.approx(40 * 8, rel=0.1)  # the open model kept its arrival rate
+    assert s["requests"] == pytest.approx(40 * 9, rel=0.1)  # the open model kept its arrival rate
     # Locust's own statistics saw the same calls (plus connect and authenticate per user)
     with open(tmp_path / "locust_stats.csv") as f:
         rows = {r["Name"]: r for r in csv.DictReader(f)}
@@ -55,11 +56,11 @@ def test_clean_stack_passes_every_perf_criterion(gates, profile, local_stack_fac
 
 def test_distributed_two_workers_gather_the_same_evidence(gates, profile, local_stack, tmp_path):
     endpoint = perf.endpoint_for(local_stack)
-    outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 4, "arrival_rate_per_s": 40,
-                                  "task_mix": MIX, "workers": 2}, tmp_path)
+    outcome = perf.run(endpoint, {"users": 4, "spawn_rate": 50, "duration_s": 5, "arrival_rate_per_s": 80,
+                                  "task_mix": MIX, "workers": 2}, tmp_path)       # 400 calls: enough for "< 1 %"
     assert outcome.result["workers"] == 2 and outcome.result["workers_flushed"] == 2
     s = outcome.summary
-    assert s["requests"] == pytest.approx(40 * 4, rel=0.15) and s["connections"]["opened"] == 4
+    assert s["requests"] == pytest.approx(80 * 5, rel=0.15) and s["connections"]["opened"] == 4
     assert outcome.result["locust"]["requests"] == s["requests"] + 2 * 4  # workers' stats reached the master
     assert (tmp_path / "worker0.log").exists() and (tmp_path / "worker1.log").exists()
     verdicts = perf.evaluate(outcome, gates, figures.LOAD)
@@ -72,13 +73,16 @@ def test_performance_suite_decides_the_gate(tmp_path):
     text = (ROOT / "deployment/gates/production-readiness.yaml").read_text()
     data = __import__("yaml").safe_load(text)
     data["gate"]["id"] = "perf-short"
-    data["settings"] = {"load": {"users": 2, "spawn_rate": 50, "duration_s": 3, "arrival_rate_per_s": 20,
+    data["settings"] = {"load": {"users": 2, "spawn_rate": 50, "duration_s": 3, "arrival_rate_per_s": 40,
                                  "task_mix": MIX},
                         "soak": {"duration_s": 6, "sample_interval_s": 0.5, "warmup_s": 2},
                         "camera": {"window_s": 1},
                         "capacity": {**data["settings"]["capacity"], "step_s": 3, "warmup_s": 1, "max_seconds": 30,
                                      "bisect_steps": 1}}
     data["criteria"] = [c for c in data["criteria"] if c["suite"] == "performance"]
+    for criterion in data["criteria"]:     # 120 calls support "< 5 %" (59 needed), not the shipped "< 1 %" (299)
+        if criterion["id"] == "perf.error_rate":
+            criterion["threshold"]["value"] = 5
     gate.write_text(__import__("yaml").safe_dump(data))
     inventory = tmp_path / "local.yaml"
     inventory.write_text("targets:\n  - {name: local, kind: local}\n")

@@ -5,7 +5,7 @@ import tarfile
 
 import pytest
 
-from ivv.resilience.claim import Claim, percent, trials_needed
+from ivv.evidence.claim import Claim, percent, trials_needed
 from ivv.resilience.manifest import archive_manifest, match_release, tree_files
 from ivv.resilience.plan import Boundary, CutPoint, boundaries_from_events, plan_cuts
 

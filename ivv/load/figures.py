@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ivv.evidence.claim import calls_needed, upper_bound
 from ivv.evidence.thresholds import Threshold
 
 LATENCY = ("perf.avg_response_ms", "perf.p95_ms")
@@ -72,6 +73,25 @@ def unsent_calls(result: dict, min_calls: int = 0) -> str | None:
     return None
 
 
+def unsupported_rate(figure: Figure, limit: Threshold | None) -> str | None:
+    """Why an error rate within its threshold is still no PASS: the calls do not support the bound. A
+    share measured in n calls is only known to lie below its 95 % upper confidence bound (Clopper-Pearson;
+    0 of n failed: about 3/n), so "below 1 %" needs at least 299 calls without a failure. An error rate
+    over its threshold as measured FAILs however few the calls (the conservative side)."""
+    if figure.criterion != "perf.error_rate" or figure.value is None or limit is None:
+        return None
+    if limit.op not in ("<", "<=") or limit.unit != "%" or not limit.check(figure.value, "%") or limit.value <= 0:
+        return None
+    failed, calls = int(figure.details.get("failed", 0)), int(figure.details.get("requests", 0))
+    bound = 100.0 * upper_bound(failed, calls)
+    if limit.check(bound, "%"):
+        return None
+    needed = calls_needed(limit.value / 100.0) if limit.value < 100 else 1
+    return (f"{failed} of {calls} calls failed ({figure.value:.3g} %): at 95 % confidence the error rate is "
+            f"only known to be below {bound:.3g} %, which does not show {limit.text} (that takes at least "
+            f"{needed} calls without a failure)")
+
+
 def load_values(summary: dict) -> dict[str, tuple[float | None, str]]:
     """Criterion -> (value, unit) of a run's summary: the one mapping of load figures onto criteria."""
     lat = summary["latency"]
@@ -110,7 +130,7 @@ def load_figures(result: dict, min_calls: int = 0) -> list[Figure]:
                {**common, "offered_rps": s["offered_rps"], "ok": s["ok"]},
                _series(t, series.get("ok", series["requests"]), "req/s", "successful calls per second")),
         Figure("perf.error_rate", f"failed calls / all calls ({s['failed']} of {s['requests']}; {shape})",
-               v["perf.error_rate"], "%", {**common, "not_sent": s["not_sent"]},
+               v["perf.error_rate"], "%", {**common, "not_sent": s["not_sent"], "failed": s["failed"]},
                _series(t, per_second_error_pct, "%", "failed calls per second")),
         Figure("perf.connection_stability",
                f"connections kept / opened ({s['connections']['kept']} of {s['connections']['opened']}; {shape})",
@@ -152,7 +172,7 @@ def camera_figure(counted: dict | None, route: str, answered: int, errors: dict,
 
 
 def verdict(figure: Figure, threshold: Threshold | None) -> str:
-    if figure.value is None:
+    if figure.value is None or unsupported_rate(figure, threshold):
         return "NOT VERIFIED"
     if threshold is None:
         return "NO THRESHOLD"

@@ -147,7 +147,10 @@ def record(evidence, outcome: LoadOutcome, gates, criteria) -> list:
         details = dict(f.details)
         if i == 0:
             details["table"] = summary_table
-        if f.value is None:
+        unsupported = fig.unsupported_rate(f, thresholds[f.criterion])
+        if unsupported:
+            details = {**details, "reason": unsupported, "measured": f.value}
+        if f.value is None or unsupported:
             records.append(evidence.gap(f.criterion, f"{f.name}: {details.get('reason', 'not measured')}",
                                         details=details))
             continue

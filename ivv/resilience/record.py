@@ -2,7 +2,7 @@
 the cut point, the device's state after and a journal excerpt), its measurements, and per criterion the
 claim the trials support, with the cut point x outcome matrix and the recovery-time series.
 
-The claim (`ivv.resilience.claim`) is the rule of three on the trials that decided the criterion: with no
+The claim (`ivv.evidence.claim`) is the rule of three on the trials that decided the criterion: with no
 failure it is a PASS check stating the bound; below the gate's required failure rate
 (`resilience.required_failure_rate`, a number or {criterion: rate}) it is a gap (NOT VERIFIED, with the
 number of trials needed); with failures it is a FAIL listing them. No trial at all is a gap.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from ivv.resilience.claim import Claim
+from ivv.evidence.claim import Claim
 from ivv.resilience.trial import Measure, Trial
 
 

@@ -4,7 +4,8 @@ With 0 failures in n independent trials, the failure rate is below 3/n at 95 % c
 bound is 1 - 0.05^(1/n), which 3/n approaches from above, so 3/n is the safe side). A gate may state the
 failure rate it needs (`resilience.required_failure_rate`); fewer than 3/rate clean trials cannot support
 it, and the criterion stays NOT VERIFIED with that reason. With failures no bound is claimed: each failed
-trial is listed instead.
+trial is listed instead. Many calls with some failed (a load's error rate) have the exact one-sided
+Clopper-Pearson bound, `upper_bound`, which is what "below x % of calls fail" can rest on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,38 @@ def trials_needed(rate: float) -> int:
     if not 0 < rate <= 1:
         raise ValueError(f"a required failure rate must be in (0, 1], got {rate!r}")
     return math.ceil(3 / rate - 1e-9)
+
+
+def _binomial_cdf(failures: int, trials: int, p: float) -> float:
+    """P(X <= failures) for X ~ Binomial(trials, p), summed in log space (no overflow for large n)."""
+    if p <= 0:
+        return 1.0
+    if p >= 1:
+        return 0.0 if failures < trials else 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    lg = math.lgamma(trials + 1)
+    return min(1.0, sum(math.exp(lg - math.lgamma(k + 1) - math.lgamma(trials - k + 1) + k * log_p
+                                 + (trials - k) * log_q) for k in range(failures + 1)))
+
+
+def upper_bound(failures: int, trials: int, confidence: float = CONFIDENCE) -> float:
+    """The exact one-sided upper confidence bound on a failure rate after `failures` of `trials` failed
+    (Clopper-Pearson: the p at which seeing that few failures has probability 1 - confidence); 1.0 with
+    no trials."""
+    if trials <= 0 or failures >= trials:
+        return 1.0
+    low, high = failures / trials, 1.0
+    for _ in range(60):                                  # bisection to well below a display digit
+        middle = (low + high) / 2
+        low, high = (middle, high) if _binomial_cdf(failures, trials, middle) > 1 - confidence else (low, middle)
+    return high
+
+
+def calls_needed(rate: float, confidence: float = CONFIDENCE) -> int:
+    """Trials without a failure before `upper_bound` drops below `rate` (299 for 1 %, 29 for 10 %)."""
+    if not 0 < rate < 1:
+        raise ValueError(f"a failure rate bound must be in (0, 1), got {rate!r}")
+    return math.floor(math.log(1 - confidence) / math.log1p(-rate)) + 1
 
 
 @dataclass(frozen=True)
