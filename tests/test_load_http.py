@@ -29,6 +29,22 @@ def test_http_load_against_the_clean_stub(capture_stub, tmp_path):
     assert summary["latency"]["p95_ms"] > 0
 
 
+def test_http_connection_stability_is_not_verified_without_connection_counts(capture_stub, tmp_path):
+    """An HTTP user's keep-alive connections open with its calls and are not counted: zero observations,
+    so perf.connection_stability is NOT VERIFIED (it was a 0 % FAIL), while the call figures are decided."""
+    from ivv.config.gates import GateSet
+    from ivv.load import suite as perf
+
+    base, _headers, token = capture_stub()
+    spec = spec_from_settings(base, {"users": 2, "spawn_rate": 50, "duration_s": 2, "task_mix": MIX,
+                                     "max_requests": 3000})
+    outcome = run_load(spec, tmp_path, token=token)
+    found = perf.evaluate(outcome, GateSet.load(["production-readiness"]), ["perf.connection_stability", "perf.p95_ms"])
+    assert found["perf.connection_stability"]["verdict"] == "NOT VERIFIED", found
+    assert "no connection was opened or refused" in found["perf.connection_stability"]["reason"]
+    assert found["perf.p95_ms"]["verdict"] == "PASS", found
+
+
 def test_http_load_counts_refused_calls_as_failed(capture_stub, tmp_path):
     base, _headers, _token = capture_stub()
     summary = http_run(base, "not-the-token", tmp_path)

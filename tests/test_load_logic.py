@@ -71,8 +71,9 @@ def test_summary_counts_errors_unsent_calls_and_throughput():
     assert out["connections"]["ratio"] == pytest.approx(0.7)
 
 
-def test_stability_without_connections_is_zero_not_perfect():
-    assert stability({})["ratio"] == 0.0
+def test_stability_without_connections_is_zero_not_perfect_and_without_attempts_unobserved():
+    assert stability({"failed": 3})["ratio"] == 0.0
+    assert stability({})["ratio"] is None
 
 
 def test_time_series_buckets_per_second():

@@ -100,7 +100,8 @@ def load_values(summary: dict) -> dict[str, tuple[float | None, str]]:
         "perf.p95_ms": (lat.get("p95_ms"), "ms"),
         "perf.throughput": (summary["throughput_rps"], "req/s"),
         "perf.error_rate": (100.0 * summary["error_rate"], "%"),
-        "perf.connection_stability": (100.0 * summary["connections"]["ratio"], "%"),
+        "perf.connection_stability": (None if summary["connections"]["ratio"] is None
+                                      else 100.0 * summary["connections"]["ratio"], "%"),
     }
 
 
@@ -121,6 +122,9 @@ def load_figures(result: dict, min_calls: int = 0) -> list[Figure]:
     missing = unsent_calls(result, min_calls)
     if missing:
         v, common = {c: None for c in v}, {**common, "reason": missing}
+    unseen = {} if missing or v["perf.connection_stability"] is not None else \
+        {"reason": "no connection was opened or refused in the run (an HTTP user's keep-alive connections "
+                   "open with its calls and are not counted): nothing says whether connections were kept"}
     return [
         Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})",
                v["perf.avg_response_ms"], "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),
@@ -134,7 +138,7 @@ def load_figures(result: dict, min_calls: int = 0) -> list[Figure]:
                _series(t, per_second_error_pct, "%", "failed calls per second")),
         Figure("perf.connection_stability",
                f"connections kept / opened ({s['connections']['kept']} of {s['connections']['opened']}; {shape})",
-               v["perf.connection_stability"], "%", {**common, "connections": s["connections"],
+               v["perf.connection_stability"], "%", {**common, **unseen, "connections": s["connections"],
                                                      "setup": s["setup"]}),
     ]
 

@@ -37,13 +37,14 @@ def latency_summary(latencies_ms: list[float]) -> dict:
 
 
 def stability(connections: dict) -> dict:
-    """Connections kept / opened: a connection opened and later dropped by the service is not kept."""
+    """Connections kept / opened: a connection opened and later dropped by the service is not kept. None
+    opened and some refused is 0 (no connection held); none opened or refused is no observation (None)."""
     opened = int(connections.get("opened", 0))
     dropped = int(connections.get("dropped", 0))
     failed = int(connections.get("failed", 0))
     kept = max(0, opened - dropped)
-    return {"opened": opened, "dropped": dropped, "failed": failed, "kept": kept,
-            "ratio": (kept / opened) if opened else 0.0}
+    ratio = (kept / opened) if opened else (0.0 if failed else None)
+    return {"opened": opened, "dropped": dropped, "failed": failed, "kept": kept, "ratio": ratio}
 
 
 def time_series(calls: list[tuple], started: float, bucket_s: float = 1.0) -> dict:
