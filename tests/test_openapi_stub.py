@@ -179,3 +179,13 @@ def test_where_each_scheme_puts_its_credential_and_what_ivv_cannot_present():
     assert stripped(sent, places) == {"headers": {"Accept": "*/*"}, "params": {"n": 1}, "cookies": {}}
     assert places[2].put({"cookies": None}, "v") == {"cookies": {"k": "v"}}
     assert places[0].put({"headers": {}}, "t") == {"headers": {"Authorization": "Bearer t"}}
+
+
+def test_a_bare_request_is_controlled_by_whichever_credential_was_answered(capture_stub):
+    """A wrong bearer token fails the token rows' control, but the admin's API key is answered: the request
+    without any credential is still decided, under the key's control (not left undecided)."""
+    url, _headers, _token, _secret, keys = capture_stub(with_secret=True)
+    by_name = {r.name: r for r in keyed_auth_matrix(url, {"Authorization": "Bearer not-the-token"}, keys)}
+    bare = by_name["GET /status with no credentials is refused"]
+    assert bare.passed and bare.details["control"] == "control: GET /status with the admin API key (query api_key) is answered"
+    assert hasattr(by_name["GET /status with an alg-none token is refused"], "reason")   # the token control failed

@@ -11,6 +11,7 @@
 - `binding.py`: the measurement that decides a criterion on a target, its repeats, outliers.
 - `verdicts.py`: `derive()`: criterion verdicts per target and the gate decision (verdicts.json).
 - `facts.py`: `Fact` / `Undecided`, the positive-control and minimum-observation rules.
+- `claim.py`: what n trials or calls show (the rule of three, Clopper-Pearson bounds, calls needed for a rate).
 - `redact.py`: the secret registry every writer passes its text through.
 - `merge.py`: device bundles merged into one fleet bundle (each verified first, no device counted twice).
 - `baseline.py`: a run's figures and its baseline's (binding values, raw samples), the baseline copied in.

@@ -230,7 +230,8 @@ def operation_rows(presenter: Presenter, raw: dict, op, needed: list[dict], seed
         control, found = build(label, base, place, requirement, documented)
         controls.append(control)
         rows += found
-    decided = next((c for c in controls if isinstance(c, Fact)), controls[0] if controls else
+    facts = [c for c in controls if isinstance(c, Fact)]      # the bare request's control: one that answered
+    decided = next((c for c in facts if c.passed), facts[0] if facts else controls[0] if controls else
                    Undecided("control", "no requirement ivv can present"))
     bare = controlled(refused(f"{label} with no credentials is refused", *presenter.send(base), documented), decided)
     return [bare, *rows]
