@@ -1,6 +1,6 @@
 """The shipped contract and security suites against a REST stack, through `ivv gate` and the `http`
 protocol (tests/stubs/capture-stub.profile.yaml, endpoint-only on this machine): no suite knows the
-protocol, the clean stub PROCEEDs on the four REST criteria, the checks only JSON-RPC offers are not part
+protocol, the clean stub PROCEEDs on the five REST criteria, the checks only JSON-RPC offers are not part
 of the run (nothing of them is recorded, nothing left undecided), and a misbehaving stub FAILs the
 criterion its fault breaks, with the exchange in the bundle and no secret in it."""
 
@@ -20,7 +20,8 @@ from tests.stub_support import STUBS
 
 PROFILE = STUBS / "capture-stub.profile.yaml"
 GATE = STUBS / "capture-stub.gate.yaml"
-REST = ("contract.conformance", "contract.fuzz_robustness", "contract.http_compliance", "security.auth_enforced")
+REST = ("contract.conformance", "contract.fuzz_robustness", "contract.http_compliance", "security.auth_enforced",
+        "security.session_isolation")
 JSONRPC_ONLY = ("test_drift_table", "test_param_boundaries", "test_jsonrpc_compliance_matrix",
                 "test_recording_notifications", "test_hostile_tokens_refused", "test_tls_on_verified_plain_refused")
 
@@ -62,7 +63,7 @@ def test_the_clean_rest_stub_proceeds_through_the_shipped_suites(tmp_path):
     assert {c: found["criteria"][c]["verdict"] for c in REST} == {c: "PASS" for c in REST}
     tests = {r["test"].split("::")[1].split("[")[0] for r in records(bundle) if r.get("test")}
     assert tests == {"test_every_method_conforms", "test_fuzz_robustness", "test_http_compliance_matrix",
-                     "test_auth_matrix"}, tests
+                     "test_auth_matrix", "test_clients_kept_apart"}, tests
     assert not tests & set(JSONRPC_ONLY)
     tables = {r["details"]["table"]["title"] for r in records(bundle) if (r.get("details") or {}).get("table")}
     assert {"operation conformance", "HTTP compliance matrix", "auth matrix"} <= tables
@@ -88,4 +89,18 @@ def test_a_rest_fault_fails_its_criterion_through_the_shipped_suites(tmp_path, f
     row = next(r for r in failing if r["name"].endswith(shows))
     path = shows.split()[1]
     assert row["details"]["exchanges"] and path in row["details"]["exchanges"][0]["sent"]
+    assert not leaked_secrets(bundle, env)
+
+
+def test_a_role_kept_per_connection_fails_session_isolation_through_the_shipped_suites(tmp_path):
+    """`connection_auth` (a keep-alive connection keeps the role its first credential opened): the session
+    probe's bare request on the admin client's connection is answered, and so are the auth matrix's hostile
+    tokens sent after its control on one connection; the contract criteria still PASS."""
+    status, bundle, out, env = gate(tmp_path, "connection_auth")
+    found = verdicts(bundle)
+    got = {c: found["criteria"][c]["verdict"] for c in REST}
+    assert status == 1 and got == {**{c: "PASS" for c in REST}, "security.session_isolation": "FAIL",
+                                   "security.auth_enforced": "FAIL"}, (got, out[-3000:])
+    row = next(r for r in records(bundle) if r["criterion"] == "security.session_isolation" and r["verdict"] == "FAIL")
+    assert "on the admin client's keep-alive connection was answered 200" in str(row["observed"]), row
     assert not leaked_secrets(bundle, env)

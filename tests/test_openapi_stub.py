@@ -189,3 +189,46 @@ def test_a_bare_request_is_controlled_by_whichever_credential_was_answered(captu
     bare = by_name["GET /status with no credentials is refused"]
     assert bare.passed and bare.details["control"] == "control: GET /status with the admin API key (query api_key) is answered"
     assert hasattr(by_name["GET /status with an alg-none token is refused"], "reason")   # the token control failed
+
+
+@pytest.mark.parametrize("fault, leak", [
+    (None, None),
+    ("connection_auth", "GET /status with no credentials on the admin client's keep-alive connection was answered 200"),
+    ("last_token_wins", "GET /status with no credentials, after the admin token on another client was answered 200"),
+])
+def test_session_isolation_over_http(capture_stub, tmp_path, fault, leak):
+    """Clients with the admin's, the viewer's and no token take turns: clean, nothing leaks (PASS, with the
+    viewer's refusal on POST /captures as the role check); a role remembered per keep-alive connection, or
+    the last valid token's role given to any bare request, FAILs with the request that showed it."""
+    from ivv.rpc.auth import claims, sign
+    from ivv.security.openapi_sessions import isolation_probe
+
+    url, _headers, _token, secret, _keys = capture_stub(fault, with_secret=True)
+    fact = isolation_probe(SPEC, url, ROLES, lambda role: sign(claims(role, f"ivv-{role}"), secret))
+    verdict, _records = verdict_of(tmp_path, "security.session_isolation", [fact])
+    if fault is None:
+        assert fact.passed and verdict == "PASS", fact.observed
+        assert not fact.details.get("notes") and len(fact.exchanges) >= 10, fact.details
+    else:
+        assert not fact.passed and leak in fact.observed and verdict == "FAIL", fact.observed
+    assert secret not in fact.transcript() and "eyJ" not in fact.transcript()
+
+
+def test_session_isolation_needs_its_controls(capture_stub):
+    """Tokens the stub does not know: the valid tokens' own requests are refused, so the probe decides
+    nothing. A stub that answers GET /status without a token (auth_bypass) has the probe use an operation
+    that refuses one (a capture's record: its 404s, past the credential check, are answers); one that lets
+    a viewer capture (role_bypass) leaves the role checks out, noted, and still PASSes the rest: both are
+    security.auth_enforced's FAILs, not leaks between clients."""
+    from ivv.rpc.auth import claims, sign
+    from ivv.security.openapi_sessions import isolation_probe
+
+    url, _headers, _token = capture_stub()
+    fact = isolation_probe(SPEC, url, ROLES, lambda role: sign(claims(role, f"ivv-{role}"), "not-the-secret"))
+    assert fact.verdict == "NOT VERIFIED" and "control failed" in fact.reason, fact
+    for fault in ("auth_bypass", "role_bypass"):
+        url, _headers, _token, secret, _keys = capture_stub(fault, with_secret=True)
+        fact = isolation_probe(SPEC, url, ROLES, lambda role, s=secret: sign(claims(role, f"ivv-{role}"), s))
+        assert fact.verdict == "PASS", (fault, fact)
+        notes = " ".join(fact.details.get("notes", ()))
+        assert ("no role check" in notes) == (fault == "role_bypass"), (fault, notes)

@@ -7,6 +7,7 @@ and the open model, whose schedule `pacing` keeps; `runner` runs Locust as a lib
 `stats` turns the recorded requests into HDR percentiles, `resources` samples the service on the
 target, `launch` runs a load in its own process (Locust monkey-patches with gevent, so it never shares
 a process with asyncio code); its latency and memory plots are drawn by `ivv.report.plots`.
+`connections` is the one connection event both users fire (a REST user's from its keep-alive pool);
 `recorder` collects every request event as plain tuples; `figures` turns one outcome into the gate's
 figures; `suite` is what the performance suite does (run the gate's load, record evidence).
 `capacity` is the capacity search as pure logic (next rate, when to stop), `capacity_run` runs it in the

@@ -123,8 +123,8 @@ def load_figures(result: dict, min_calls: int = 0) -> list[Figure]:
     if missing:
         v, common = {c: None for c in v}, {**common, "reason": missing}
     unseen = {} if missing or v["perf.connection_stability"] is not None else \
-        {"reason": "no connection was opened or refused in the run (an HTTP user's keep-alive connections "
-                   "open with its calls and are not counted): nothing says whether connections were kept"}
+        {"reason": "no connection was opened or refused in the run (or the load user could not count its "
+                   "connections): nothing says whether connections were kept"}
     return [
         Figure("perf.avg_response_ms", f"mean latency of {lat.get('count', 0)} calls ({shape})",
                v["perf.avg_response_ms"], "ms", common, _series(t, series["p50_ms"], "ms", "median per second")),

@@ -14,6 +14,9 @@ its due time, as the reply is late all the same). Its response time is set from 
 request event fires. The capacity search (steps) runs the open model at each step's rate
 (`ivv.load.capacity_run`); an HTTP user has no connection to open first (keep-alive connections open with
 the first calls), so a search starts once the users are spawned.
+
+Each user's keep-alive sockets are counted (`ivv.load.connections.count_pooled`): opened, dropped by the
+service, refused, the same connection stability figure as a WebSocket user's.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import gevent.pool
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from ivv.load.connections import connection_events, count_pooled
 from ivv.load.pacing import MAX_IN_FLIGHT, Backlog, Paced
 from ivv.load.spec import LoadSpec, http_operation
 
@@ -50,6 +54,8 @@ class RestUser(FastHttpUser):
         self.cum_weights = list(itertools.accumulate(t.weight for t in self.spec.tasks))
         self.budget = max(1, self.spec.max_requests // max(1, self.spec.users))
         self.headers = {"Authorization": f"Bearer {self.token}"} if self.spec.authenticate and self.token else {}
+        hook = connection_events(self.environment)
+        count_pooled(self.client.client, lambda state: hook.fire(state=state))
 
     def pick(self):
         return self.calls[bisect.bisect(self.cum_weights, random.random() * self.cum_weights[-1])]

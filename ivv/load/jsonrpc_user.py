@@ -28,8 +28,8 @@ import gevent
 import websocket
 from gevent.event import AsyncResult
 from locust import User, constant, task
-from locust.event import EventHook
 
+from ivv.load.connections import connection_events
 from ivv.load.pacing import MAX_IN_FLIGHT, Backlog, Paced
 from ivv.load.spec import LoadSpec
 
@@ -55,15 +55,6 @@ class ConnectionDropped(Exception):
 
 class NotConnected(Exception):
     """No connection when the call was due (the service refused or was down)."""
-
-
-def connection_events(environment) -> EventHook:
-    """The `ws_connection(state=...)` hook: opened, failed, dropped, closed. Added once per environment."""
-    hook = getattr(environment.events, "ws_connection", None)
-    if hook is None:
-        hook = EventHook()
-        environment.events.ws_connection = hook
-    return hook
 
 
 class Call:

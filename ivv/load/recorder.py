@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ivv.load.jsonrpc_user import connection_events
+from ivv.load.connections import connection_events
 
 CALL_FIELDS = ("wall", "latency_ms", "method", "ok", "sent", "lag_ms", "error")
 SETUP_FIELDS = ("wall", "latency_ms", "name", "ok", "error")
@@ -22,7 +22,7 @@ def describe(exc: BaseException | None) -> str | None:
 
 
 class Recorder:
-    """Listener on `request` and `ws_connection`; `calls` are task-mix calls, `setup` connect/authenticate."""
+    """Listener on `request` and `connection`; `calls` are task-mix calls, `setup` connect/authenticate."""
 
     def __init__(self, environment=None):
         self.calls: list[tuple] = []

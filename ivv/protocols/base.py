@@ -106,6 +106,10 @@ class Protocol:
         """Every operation x every kind of credential: the documented refusal or answer, with controls."""
         return self._missing("auth_matrix")
 
+    def session_isolation(self) -> CheckResult:
+        """Clients with different credentials take turns: what one sent never reaches another."""
+        return self._missing("session_isolation")
+
     # -- calls a user would make ---------------------------------------------------------------
     def call(self, operation: str, body=None, role: str | None = None):
         """One call of the API as `role` (an HTTP "METHOD /path" with a JSON body; a method and params

@@ -4,7 +4,9 @@ matrix is `contract.http_compliance` (routing, methods, bodies, media types, neg
 
 Each check sends the credentials of the profile's most privileged role as a bearer token (a JWT signed
 with the stack's secret, minted per test) on a connection pool of its own: over HTTP a session is the
-token each request carries, and keep-alive connections are kept between requests.
+token each request carries, and keep-alive connections are kept between requests; session isolation is
+clients with different tokens taking turns, each with its own pool and cookies
+(`ivv.security.openapi_sessions`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ivv.contract.http_compliance import http_compliance
 from ivv.errors import ProfileError
 from ivv.protocols.base import CheckResult, Matrix, Protocol, register_protocol
 from ivv.security.openapi_auth import auth_matrix
+from ivv.security.openapi_sessions import isolation_probe
 
 COLUMNS = ("operation", "expected", "observed", "verdict")
 
@@ -24,7 +27,7 @@ COLUMNS = ("operation", "expected", "observed", "verdict")
 class Http(Protocol):
     kind = "http"
     schemes = ("http", "https")
-    offers = frozenset({"conformance", "http_compliance", "fuzz", "auth_matrix"})
+    offers = frozenset({"conformance", "http_compliance", "fuzz", "auth_matrix", "session_isolation"})
 
     def __init__(self, stack, setting):
         super().__init__(stack, setting)
@@ -94,3 +97,8 @@ class Http(Protocol):
                            timeout=float(self.setting("call_timeout_s", 10)), roles=tuple(creds.roles),
                            token_for=creds.token, key_for=creds.api_keys.get, revoked_key=creds.revoked_api_key)
         return CheckResult([Matrix("auth matrix", rows, "auth-exchanges.txt")])
+
+    def session_isolation(self) -> CheckResult:
+        creds = self.credentials or self.stack.credentials()
+        return CheckResult(facts=[isolation_probe(self.spec, self.base_url, tuple(creds.roles), creds.token,
+                                                  timeout=float(self.setting("call_timeout_s", 10)))])

@@ -10,6 +10,7 @@ token expires; `sessions` that one connection's login never reaches another; `le
 what an error must not give away and `disclosure` provokes errors and scans them; `limits` the rate and
 size limits; `traversal` the file routes; `exposure` the listening sockets and process users; `context`
 gathers what the suite needs about one running stack; `openapi_auth` is the auth matrix of a REST API
-(every protected operation x hostile credentials, under the same positive control). Every probe returns `ivv.evidence.facts.Fact` or `Undecided` with the exchange that
+(every protected operation x hostile credentials, under the same positive control), `openapi_sessions`
+its session isolation (clients with different tokens taking turns). Every probe returns `ivv.evidence.facts.Fact` or `Undecided` with the exchange that
 decided it; a refusal counts only as the documented refusal for its reason (`ivv.rpc.refusals`).
 """

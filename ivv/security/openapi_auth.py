@@ -142,7 +142,8 @@ def hostile_tokens(role: str, jwt_secret: str | None) -> dict[str, str]:
     return out
 
 
-def _send(session, kwargs: dict, timeout: float):
+def send(session, kwargs: dict, timeout: float):
+    """One request; (response, exchange), or (None, why nothing answered)."""
     started = time.perf_counter()
     try:
         response = session.request(**kwargs, timeout=timeout)
@@ -167,7 +168,7 @@ class Presenter:
     revoked_key: str | None = None
 
     def send(self, kwargs: dict):
-        return _send(self.session, kwargs, self.timeout)
+        return send(self.session, kwargs, self.timeout)
 
     def bearer_rows(self, label: str, base: dict, place: Place, requirement: dict, documented: list[int]):
         """The control (the valid `headers`), then the hostile tokens and the roles."""

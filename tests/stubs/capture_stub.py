@@ -14,7 +14,11 @@ not refused with 415), `no_allow` (a wrong method answers 405 without an Allow h
 viewer may create a capture), `stall` (1 s after its first request the whole service stops answering
 for STALL_S, 1.5 s, then answers everything held: a pause only a load timed from its schedule sees),
 `key_bypass` (any API key is taken as an admin's), `revoked_key` (the revoked key is still taken),
-`serial` (one request at a time, each holding a lock for SERIAL_S, 40 ms: at most 25 answers a second).
+`serial` (one request at a time, each holding a lock for SERIAL_S, 40 ms: at most 25 answers a second),
+`close_connections` (every answer says `Connection: close` and closes its keep-alive connection),
+`idle_close` (a keep-alive connection idle for IDLE_S, 50 ms, is closed, as a short server timeout does),
+`connection_auth` (a role a credential opened on a keep-alive connection stays for its later requests),
+`last_token_wins` (a request without a credential takes the role of the last valid one, from any client).
 """
 
 import base64
@@ -38,8 +42,10 @@ STORE = tempfile.mkdtemp(prefix="capture-stub-")
 CAPTURES = {}
 STALL_S = 1.5
 SERIAL_S = 0.04
+IDLE_S = 0.05
 SERIAL = threading.Lock()
 STARTED = []                 # the time of the first request (for `stall`)
+LAST_ROLE = []               # the role of the last valid credential (for `last_token_wins`)
 _KEYS = json.loads(os.environ.get("CAPTURE_STUB_KEYS") or "{}")
 REVOKED = _KEYS.pop("revoked", None)
 KEYS = {key: role for role, key in _KEYS.items()}
@@ -77,6 +83,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True   # keep-alive answers go out at once, not after a delayed ACK
     wbufsize = -1                    # headers and body in one write (flushed after each request)
+    timeout = IDLE_S if FAULT == "idle_close" else None
 
     def log_message(self, *args):
         pass
@@ -93,6 +100,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if FAULT == "close_connections":
+            self.send_header("Connection", "close")        # send_header also closes after this answer
         self.end_headers()
         self.wfile.write(data)
 
@@ -119,6 +128,13 @@ class Handler(BaseHTTPRequestHandler):
 
     def authorised(self, roles=("viewer", "operator", "admin")):
         role = token_role(self.headers.get("Authorization", "").removeprefix("Bearer ")) or self.key_role()
+        if role:
+            LAST_ROLE[:] = [role]
+            self.connection_role = role
+        elif FAULT == "connection_auth":
+            role = getattr(self, "connection_role", None)  # the handler lives as long as its connection
+        elif FAULT == "last_token_wins" and LAST_ROLE:
+            role = LAST_ROLE[-1]
         if role in roles or (role and FAULT == "role_bypass"):
             return True
         if role:
