@@ -60,20 +60,22 @@ def sshd(tmp_path_factory):
 def capture_stub():
     """`capture_stub(fault=None)` -> (base URL, valid headers, token) of a running stub, killed after;
     with `with_secret=True` also the secret its tokens are signed with and its API keys (role -> key, and
-    the `revoked` one)."""
+    the `revoked` one); with `tls=(certificate chain, key)` over HTTPS."""
     started = []
 
-    def start(fault: str | None = None, with_secret: bool = False):
+    def start(fault: str | None = None, with_secret: bool = False, tls: tuple | None = None):
         secret = secrets.token_urlsafe(32)
         keys = {role: secrets.token_urlsafe(24) for role in ("viewer", "operator", "admin", "revoked")}
         token = sign(claims("admin", "ivv-admin"), secret)
+        served = {"CAPTURE_STUB_TLS_CERT": str(tls[0]), "CAPTURE_STUB_TLS_KEY": str(tls[1])} if tls else {}
         proc = subprocess.Popen([sys.executable, str(STUBS / "capture_stub.py"), secret, *([fault] if fault else [])],
                                 stdout=subprocess.PIPE, text=True,
-                                env={**os.environ, "CAPTURE_STUB_KEYS": json.dumps(keys)})
+                                env={**os.environ, "CAPTURE_STUB_KEYS": json.dumps(keys), **served})
         started.append(proc)
         line = proc.stdout.readline()
         assert line.startswith("PORT "), f"the capture stub did not start: {line!r}"
-        found = f"http://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
+        scheme = "https" if tls else "http"
+        found = f"{scheme}://127.0.0.1:{int(line.split()[1])}", {"Authorization": f"Bearer {token}"}, token
         return (*found, secret, keys) if with_secret else found
 
     yield start

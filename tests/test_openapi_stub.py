@@ -232,3 +232,37 @@ def test_session_isolation_needs_its_controls(capture_stub):
         assert fact.verdict == "PASS", (fault, fact)
         notes = " ".join(fact.details.get("notes", ()))
         assert ("no role check" in notes) == (fault == "role_bypass"), (fault, notes)
+
+
+def test_rest_checks_over_https_verify_the_certificate_as_the_api_says(capture_stub, tmp_path):
+    """The stub over HTTPS with a certificate from a CA made for the test: trusting that CA (the API's
+    ca_file) every REST check decides as over HTTP; the system store alone (a certificate nobody trusts)
+    answers nothing, so conformance is NOT VERIFIED (no answer), never a PASS; no verification (a device's
+    own certificate, left to the transport check) decides too. The http protocol takes which from the API."""
+    from types import SimpleNamespace
+
+    from ivv.protocols.http import Http
+    from ivv.rpc.auth import claims, sign
+    from ivv.rpc.tls import LabCa
+    from ivv.security.openapi_sessions import isolation_probe
+
+    lab = LabCa(tmp_path)
+    url, headers, _token, secret, _keys = capture_stub(tls=lab.write_pair("127.0.0.1"), with_secret=True)
+    assert url.startswith("https://")
+    ca = str(lab.ca_file)
+    for verify in (ca, False):
+        found = conformance(SPEC, url, headers, examples=2, verify=verify)
+        assert all(getattr(r, "passed", False) for r in found), (verify, found)
+    for found in (http_compliance(SPEC, url, headers, verify=ca), auth_matrix(SPEC, url, headers, jwt_secret=secret,
+                                                                              verify=ca)):
+        assert not failed(found) and sum(getattr(r, "passed", False) for r in found) >= 5, found
+    assert isolation_probe(SPEC, url, ROLES, lambda role: sign(claims(role, f"ivv-{role}"), secret), verify=ca).passed
+    untrusted = conformance(SPEC, url, headers, examples=2, verify=True)
+    verdict, _records = verdict_of(tmp_path, "contract.conformance", untrusted)
+    assert verdict == "NOT VERIFIED" and "SSLError" in str([r.reason for r in untrusted]), untrusted
+
+    def http(**api):
+        stack = SimpleNamespace(api=SimpleNamespace(url=url, **api))
+        return Http(stack, lambda _name, default: default).verify
+    assert http(verify_tls=True, ca_file=ca) == ca and http(verify_tls=True, ca_file=None) is True
+    assert http(verify_tls=False, ca_file=ca) is False

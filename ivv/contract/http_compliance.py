@@ -29,7 +29,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def _call(session: requests.Session, method: str, url: str, timeout: float, **kwargs):
     started = time.perf_counter()
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        # the session's verify, said per request: requests lets REQUESTS_CA_BUNDLE override a session's own
+        response = session.request(method, url, timeout=timeout, **{"verify": session.verify, **kwargs})
     except requests.RequestException as exc:
         return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
     return response, exchange_of(response, (time.perf_counter() - started) * 1000)
@@ -181,10 +182,12 @@ def negotiation(session, base_url: str, ops, headers: dict, timeout: float) -> l
     return out
 
 def http_compliance(spec, base_url: str, headers: dict | None = None, timeout: float = 10.0,
-                    seed: int = 0) -> list[Fact | Undecided]:
-    """Every probe above against the API at `base_url`, each fact for `contract.http_compliance`."""
+                    seed: int = 0, verify: bool | str = True) -> list[Fact | Undecided]:
+    """Every probe above against the API at `base_url`, each fact for `contract.http_compliance`
+    (`verify`: requests' TLS verification, True, False or a CA file)."""
     ops, headers = operations(spec), dict(headers or {})
     with requests.Session() as session:
+        session.verify = verify
         found = [unknown_route(session, base_url, ops, headers, timeout),
                  *wrong_methods(session, base_url, ops, headers, timeout),
                  *body_probes(session, base_url, ops, headers, timeout, seed),

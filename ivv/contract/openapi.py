@@ -122,13 +122,13 @@ def _failure_text(exc: BaseException) -> str:
 
 
 def send_case(run: OperationRun, case, session, base_url: str, headers: dict, timeout: float, checks=CHECKS,
-              context: str = "") -> BaseException | None:
+              context: str = "", verify: bool | str = True) -> BaseException | None:
     """Send one generated case, count its answer in `run` and judge it; returns the check's failure
     (recorded in `run` as its minimal failing exchange), None when it passed or nothing answered."""
     run.cases += 1
     started = time.perf_counter()
     try:
-        response = case.call(base_url=base_url, session=session, headers=headers, timeout=timeout)
+        response = case.call(base_url=base_url, session=session, headers=headers, timeout=timeout, verify=verify)
     except requests.RequestException as exc:
         run.errors.append(f"{context}no answer: {type(exc).__name__}: {str(exc)[:200]}")
         return None
@@ -143,7 +143,7 @@ def send_case(run: OperationRun, case, session, base_url: str, headers: dict, ti
 
 def run_operation(operation, base_url: str, headers: dict, examples: int, seed: int,
                   mode: GenerationMode = GenerationMode.POSITIVE, checks=CHECKS,
-                  timeout: float = 10.0) -> OperationRun:
+                  timeout: float = 10.0, verify: bool | str = True) -> OperationRun:
     """Generate up to `examples` requests of `mode` for one operation, send each, check each answer."""
     run = OperationRun(operation.label)
     session = requests.Session()
@@ -154,7 +154,7 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
     @hypothesis.seed(seed)
     @hypothesis.given(case=operation.as_strategy(generation_mode=mode))
     def check(case):
-        failure = send_case(run, case, session, base_url, headers, timeout, checks)
+        failure = send_case(run, case, session, base_url, headers, timeout, checks, verify=verify)
         if failure is not None:
             raise failure
 
@@ -172,7 +172,7 @@ def run_operation(operation, base_url: str, headers: dict, examples: int, seed: 
 
 
 def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, examples: int,
-             timeout: float = 10.0) -> None:
+             timeout: float = 10.0, verify: bool | str = True) -> None:
     """Follow the spec's links (declared, or inferred by schemathesis from Location headers and the like):
     a capture made by POST is then fetched by its id, so an operation needing a real id is answered with a
     2xx too. Answers and failures are added to each operation's run. The walk is derandomized: the same
@@ -183,7 +183,7 @@ def stateful(schema, runs: dict[str, OperationRun], base_url: str, headers: dict
 
     class Walk(machine):
         def get_call_kwargs(self, case):
-            return {"base_url": base_url, "headers": headers, "timeout": timeout}
+            return {"base_url": base_url, "headers": headers, "timeout": timeout, "verify": verify}
 
         def validate_response(self, response, case, additional_checks=None, **_kwargs):
             run = runs.setdefault(case.operation.label, OperationRun(case.operation.label))
@@ -232,7 +232,8 @@ def link_value(expression, response: requests.Response):
     return None
 
 
-def follow_links(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, timeout: float = 10.0) -> None:
+def follow_links(schema, runs: dict[str, OperationRun], base_url: str, headers: dict, timeout: float = 10.0,
+                 verify: bool | str = True) -> None:
     """Each link the spec declares on a success answer, followed once from that operation's last 2xx
     answer: the linked operation called with the values the answer gave (its id, say) and judged like
     any other request. Deterministic, one request per link, so an operation on a created resource gets
@@ -258,7 +259,7 @@ def follow_links(schema, runs: dict[str, OperationRun], base_url: str, headers: 
                     query={k: v for k, v in values.items() if declared.get(k) == "query"} or None,
                     **({"body": body, "media_type": "application/json"} if body is not None else {}))
                 send_case(runs.setdefault(target.label, OperationRun(target.label)), case, session, base_url,
-                          headers, timeout, context="following a link: ")
+                          headers, timeout, context="following a link: ", verify=verify)
     finally:
         session.close()
 
@@ -280,25 +281,25 @@ def operations(spec) -> list:
 
 
 def conformance(spec, base_url: str, headers: dict | None = None, examples: int = 5, seed: int = 0,
-                minimum: int = 1) -> list[Fact | Undecided]:
+                minimum: int = 1, verify: bool | str = True) -> list[Fact | Undecided]:
     """One fact per operation: requests the spec allows are answered as the spec documents, with at least
     one 2xx among them (the spec's links are followed, so an operation on a created resource gets one)."""
     schema, headers = schema_of(spec), dict(headers or {})
-    runs = {op.label: run_operation(op, base_url, headers, examples, seed) for op in operations(schema)}
+    runs = {op.label: run_operation(op, base_url, headers, examples, seed, verify=verify) for op in operations(schema)}
     if runs and any(run.answered for run in runs.values()):
-        stateful(schema, runs, base_url, headers, examples)
-        follow_links(schema, runs, base_url, headers)
+        stateful(schema, runs, base_url, headers, examples, verify=verify)
+        follow_links(schema, runs, base_url, headers, verify=verify)
     found = [run.judged(minimum, EXPECTED, need_success=True) for run in runs.values()]
     return found or [Undecided("OpenAPI operations", "the document describes no operation")]
 
 
 def fuzz(spec, base_url: str, headers: dict | None = None, examples: int = 10, seed: int = 0,
-         minimum: int = 1) -> list[Fact | Undecided]:
+         minimum: int = 1, verify: bool | str = True) -> list[Fact | Undecided]:
     """One fact per operation: requests the spec forbids are rejected with a 4xx, never a server error.
     An operation with nothing to get wrong (no parameters, no body) has no invalid request and is left
     out (named in the facts' details); when no operation has one, the criterion is undecided."""
-    runs = [run_operation(op, base_url, dict(headers or {}), examples, seed, GenerationMode.NEGATIVE, FUZZ_CHECKS)
-            for op in operations(spec)]
+    runs = [run_operation(op, base_url, dict(headers or {}), examples, seed, GenerationMode.NEGATIVE, FUZZ_CHECKS,
+                          verify=verify) for op in operations(spec)]
     nothing = [run.label for run in runs if run.cases == 0 and run.errors and run.errors[-1].startswith("no negative")]
     found = [run.judged(minimum, FUZZ_EXPECTED, "rejects invalid requests") for run in runs if run.label not in nothing]
     found = [replace(f, details={**f.details, "no invalid request exists for": nothing}) if nothing else f

@@ -12,6 +12,7 @@ clients with different tokens taking turns, each with its own pool and cookies
 from __future__ import annotations
 
 import requests
+import urllib3
 
 from ivv.contract import openapi
 from ivv.contract.http_compliance import http_compliance
@@ -56,13 +57,24 @@ class Http(Protocol):
     def base_url(self) -> str:
         return self.stack.api.url.rstrip("/")
 
+    @property
+    def verify(self) -> bool | str:
+        """requests' TLS verification, as for every protocol: the API's CA file when it verifies with one,
+        the system store when it verifies without, none when it does not (a device's own certificate is
+        the transport check's to judge, not a reason to leave the API unchecked)."""
+        api = self.stack.api
+        if not api.verify_tls:
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)   # said here, once
+            return False
+        return api.ca_file or True
+
     def call(self, operation: str, body=None, role: str | None = None) -> dict | None:
         """One operation ("METHOD /path", JSON `body`) with `role`'s token (default: the most privileged);
         the answer's JSON. An answer outside 2xx raises OSError naming the operation and the status."""
         creds = self.credentials or self.stack.credentials()
         role = role or creds.roles[-1]
         method, path = operation.split(" ", 1)
-        answer = requests.request(method, self.base_url + path, json=body, timeout=60,
+        answer = requests.request(method, self.base_url + path, json=body, timeout=60, verify=self.verify,
                                   headers={"Authorization": f"Bearer {creds.token(role)}"})
         if not 200 <= answer.status_code < 300:
             raise OSError(f"{operation} as {role} answered {answer.status_code}: {answer.text[:200]}")
@@ -78,27 +90,29 @@ class Http(Protocol):
 
     def conformance(self) -> CheckResult:
         rows = openapi.conformance(self.spec, self.base_url, self.headers(),
-                                   examples=int(self.setting("conformance_examples", 5)))
+                                   examples=int(self.setting("conformance_examples", 5)), verify=self.verify)
         return CheckResult([Matrix("operation conformance", rows, "conformance-exchanges.txt", COLUMNS)])
 
     def compliance(self) -> CheckResult:
         rows = http_compliance(self.spec, self.base_url, self.headers(),
-                               timeout=float(self.setting("call_timeout_s", 10)))
+                               timeout=float(self.setting("call_timeout_s", 10)), verify=self.verify)
         return CheckResult([Matrix("HTTP compliance matrix", rows, "compliance-exchanges.txt")])
 
     def fuzz(self) -> CheckResult:
         rows = openapi.fuzz(self.spec, self.base_url, self.headers(),
-                            examples=int(self.setting("fuzz_examples", 50)))
+                            examples=int(self.setting("fuzz_examples", 50)), verify=self.verify)
         return CheckResult([Matrix("requests the spec forbids", rows, "fuzz-exchanges.txt", COLUMNS)])
 
     def auth_matrix(self) -> CheckResult:
         creds = self.credentials or self.stack.credentials()
         rows = auth_matrix(self.spec, self.base_url, self.headers(), jwt_secret=creds.jwt_secret, role=self.role,
                            timeout=float(self.setting("call_timeout_s", 10)), roles=tuple(creds.roles),
-                           token_for=creds.token, key_for=creds.api_keys.get, revoked_key=creds.revoked_api_key)
+                           token_for=creds.token, key_for=creds.api_keys.get, revoked_key=creds.revoked_api_key,
+                           verify=self.verify)
         return CheckResult([Matrix("auth matrix", rows, "auth-exchanges.txt")])
 
     def session_isolation(self) -> CheckResult:
         creds = self.credentials or self.stack.credentials()
         return CheckResult(facts=[isolation_probe(self.spec, self.base_url, tuple(creds.roles), creds.token,
-                                                  timeout=float(self.setting("call_timeout_s", 10)))])
+                                                  timeout=float(self.setting("call_timeout_s", 10)),
+                                                  verify=self.verify)])

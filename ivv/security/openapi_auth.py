@@ -146,7 +146,8 @@ def send(session, kwargs: dict, timeout: float):
     """One request; (response, exchange), or (None, why nothing answered)."""
     started = time.perf_counter()
     try:
-        response = session.request(**kwargs, timeout=timeout)
+        # the session's verify, said per request: requests lets REQUESTS_CA_BUNDLE override a session's own
+        response = session.request(**{"verify": session.verify, **kwargs}, timeout=timeout)
     except requests.RequestException as exc:
         return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
     return response, exchange_of(response, (time.perf_counter() - started) * 1000)
@@ -241,14 +242,15 @@ def operation_rows(presenter: Presenter, raw: dict, op, needed: list[dict], seed
 def auth_matrix(spec, base_url: str, headers: dict, jwt_secret: str | None = None, role: str = "admin",
                 timeout: float = 10.0, seed: int = 0, roles: tuple[str, ...] = (),
                 token_for: Callable[[str], str] | None = None, key_for: Callable[[str], str | None] | None = None,
-                revoked_key: str | None = None) -> list[Fact | Undecided]:
+                revoked_key: str | None = None, verify: bool | str = True) -> list[Fact | Undecided]:
     """One row per protected operation and hostile credential, and per role when `token_for(role)` and
     `key_for(role)` give a valid token or API key of each of `roles` (lowest first); `headers` hold the
-    valid bearer credentials, `revoked_key` an API key the stack has revoked."""
+    valid bearer credentials, `revoked_key` an API key the stack has revoked; `verify` as requests takes it."""
     ops = operations(spec)
     raw = ops[0].schema.raw_schema if ops else {}
     out: list[Fact | Undecided] = []
     with requests.Session() as session:
+        session.verify = verify
         presenter = Presenter(session, base_url, headers, timeout, jwt_secret, role, roles, token_for,
                               key_for or (lambda _role: None), revoked_key)
         for op in ops:

@@ -56,9 +56,9 @@ def _admits(bearer: list[dict], role: str, roles: tuple[str, ...]) -> bool:
 
 
 def isolation_probe(spec, base_url: str, roles: tuple[str, ...], token_for: Callable[[str], str],
-                    timeout: float = 10.0) -> Fact | Undecided:
+                    timeout: float = 10.0, verify: bool | str = True) -> Fact | Undecided:
     """The clients' turns (module docstring); one Fact with every exchange, or Undecided naming what is
-    missing or which control failed."""
+    missing or which control failed. `verify`: requests' TLS verification (True, False or a CA file)."""
     if not roles:
         return Undecided(NAME, "the profile names no role (auth.roles)", criterion=CRITERION)
     low, top = roles[0], roles[-1]
@@ -81,6 +81,8 @@ def isolation_probe(spec, base_url: str, roles: tuple[str, ...], token_for: Call
 
     admin_token, low_token = token_for(top), token_for(low)
     with requests.Session() as high, requests.Session() as mid, requests.Session() as anon:
+        for client in (high, mid, anon):
+            client.verify = verify
         # controls before any token: the operation is refused without one (and the top one to the low role)
         low_op = next((f for f in found if _admits(f[1], low, roles) and request(anon, f, None)[1] in REFUSALS), None)
         if low_op is None:
@@ -110,6 +112,7 @@ def isolation_probe(spec, base_url: str, roles: tuple[str, ...], token_for: Call
         controls.append((mid_label, mid_status))
         must_refuse(anon, low_op, None, f"with no credentials, after the {low} token on another client")
         with requests.Session() as late:
+            late.verify = verify
             must_refuse(late, low_op, None, "with no credentials on a new client")
     failed = [(label, status) for label, status in controls if not answered(status)]
     if failed:

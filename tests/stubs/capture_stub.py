@@ -6,7 +6,8 @@ A request is authorised by a bearer JWT signed HS256 with SECRET (a `role` claim
 and other keys are refused) or by an API key in the place the spec names for the operation (status: query
 `api_key`, capture: header `X-API-Key`, record: cookie `capture_key`); the keys are the JSON object in
 CAPTURE_STUB_KEYS, role -> key, and its `revoked` key is refused. It prints `PORT n` (CAPTURE_STUB_PORT, default a free one) and serves tests/stubs/capture-stub.openapi.yaml on 127.0.0.1: health, status, a capture (a generated
-still stored in a dated folder below a temporary directory, with its sha256) and a capture's record.
+still stored in a dated folder below a temporary directory, with its sha256) and a capture's record; over
+HTTPS when CAPTURE_STUB_TLS_CERT and CAPTURE_STUB_TLS_KEY name a certificate chain and its key.
 FAULT: `wrong_status` (a capture answers 200, not the documented 201), `schema_drift` (status counts
 come back as strings), `auth_bypass` (status answers without a token), `server_error` (a capture body the
 spec forbids reaches the handler unvalidated: 500), `lax_media` (a capture sent as text/plain is taken,
@@ -219,5 +220,11 @@ class Handler(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     server = ThreadingHTTPServer(("127.0.0.1", int(os.environ.get("CAPTURE_STUB_PORT", "0"))), Handler)
+    if os.environ.get("CAPTURE_STUB_TLS_CERT"):      # HTTPS with this certificate chain and key
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["CAPTURE_STUB_TLS_CERT"], os.environ["CAPTURE_STUB_TLS_KEY"])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"PORT {server.server_address[1]}", flush=True)
     server.serve_forever()
