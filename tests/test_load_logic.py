@@ -156,7 +156,7 @@ def test_an_error_rate_passes_only_when_its_calls_support_the_bound():
     assert unsupported_rate(rate(0, 299), one) is None and verdict(rate(0, 299), one) == "PASS"
     assert unsupported_rate(rate(2, 1000), one) is None
     why = unsupported_rate(rate(0, 80), one)
-    assert "0 of 80 calls failed" in why and "below 3.68 %" in why and "at least 299 calls" in why, why
+    assert "0 of 80 calls failed" in why and "below 3.675 %" in why and "at least 299 calls" in why, why
     assert verdict(rate(0, 80), one) == "NOT VERIFIED" and unsupported_rate(rate(2, 300), one)
     assert unsupported_rate(rate(3, 80), one) is None and verdict(rate(3, 80), one) == "FAIL"
     assert unsupported_rate(rate(0, 80), Threshold(">", 95, "%")) is None

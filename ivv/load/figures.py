@@ -88,7 +88,7 @@ def unsupported_rate(figure: Figure, limit: Threshold | None) -> str | None:
         return None
     needed = calls_needed(limit.value / 100.0) if limit.value < 100 else 1
     return (f"{failed} of {calls} calls failed ({figure.value:.3g} %): at 95 % confidence the error rate is "
-            f"only known to be below {bound:.3g} %, which does not show {limit.text} (that takes at least "
+            f"only known to be below {bound:.4g} %, which does not show {limit.text} (that takes at least "
             f"{needed} calls without a failure)")
 
 
