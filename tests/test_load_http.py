@@ -74,7 +74,8 @@ def test_http_open_model_times_a_stall_from_the_schedule(capture_stub, tmp_path)
     base, _headers, token = capture_stub("stall")
     paced = http_run(base, token, tmp_path / "open", arrival_rate_per_s=40, duration_s=4)
     base, _headers, token = capture_stub("stall")
-    closed = http_run(base, token, tmp_path / "closed", duration_s=4)
+    # a budget the closed users cannot spend before the stall (3000 calls took under its first second)
+    closed = http_run(base, token, tmp_path / "closed", duration_s=4, max_requests=40000)
     assert paced["requests"] == pytest.approx(40 * 4, rel=0.15) and paced["failed"] == 0, paced
     assert paced["latency"]["p95_ms"] > 700, paced["latency"]
     assert closed["latency"]["max_ms"] > 1000 > 5 * closed["latency"]["p95_ms"], closed["latency"]
