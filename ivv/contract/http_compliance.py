@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import random
 import secrets
-import time
 
 import hypothesis
 import requests
 from hypothesis.errors import HypothesisException
 from schemathesis.generation import GenerationMode
 
-from ivv.contract.openapi import FAILURES, exchange_of, link_value, operations
+from ivv.contract.openapi import FAILURES, link_value, operations, send
 from ivv.evidence.facts import Fact, Undecided, controlled
 
 CRITERION = "contract.http_compliance"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 def _call(session: requests.Session, method: str, url: str, timeout: float, **kwargs):
-    started = time.perf_counter()
-    try:
-        # the session's verify, said per request: requests lets REQUESTS_CA_BUNDLE override a session's own
-        response = session.request(method, url, timeout=timeout, **{"verify": session.verify, **kwargs})
-    except requests.RequestException as exc:
-        return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
-    return response, exchange_of(response, (time.perf_counter() - started) * 1000)
+    return send(session, {"method": method, "url": url, **kwargs}, timeout)
 
 def _control(name: str, response, exchange, refused: tuple[int, ...] = (), taken: bool = False) -> Fact:
     """A positive control: answered, not with a status in `refused`, never 5xx; with `taken`, a 2xx."""

@@ -115,6 +115,18 @@ def exchange_of(response: requests.Response, elapsed_ms: float) -> dict:
             "elapsed_ms": round(elapsed_ms, 1)}
 
 
+def send(session: requests.Session, kwargs: dict, timeout: float):
+    """One request outside schemathesis (requests' keyword arguments); (response, exchange), or (None, why
+    nothing answered). The session's TLS verification is said per request: requests lets
+    REQUESTS_CA_BUNDLE override a session's own."""
+    started = time.perf_counter()
+    try:
+        response = session.request(**{"verify": session.verify, **kwargs}, timeout=timeout)
+    except requests.RequestException as exc:
+        return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
+    return response, exchange_of(response, (time.perf_counter() - started) * 1000)
+
+
 def _failure_text(exc: BaseException) -> str:
     failures = getattr(exc, "exceptions", None) or [exc]
     return "; ".join(f"{getattr(f, 'title', type(f).__name__)}: {str(getattr(f, 'message', f)).strip()[:400]}"

@@ -20,14 +20,13 @@ level; its alternatives each get their rows) and `components.securitySchemes`.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
 from ivv.contract.http_compliance import one_valid_case
-from ivv.contract.openapi import exchange_of, operations
+from ivv.contract.openapi import operations, send
 from ivv.evidence.facts import Fact, Undecided, controlled
 from ivv.rpc.auth import claims, sign
 from ivv.security.tokens import PROBE_USER
@@ -140,17 +139,6 @@ def hostile_tokens(role: str, jwt_secret: str | None) -> dict[str, str]:
     if jwt_secret:
         out["an expired token"] = sign(claims(role, PROBE_USER, exp_in=-3600), jwt_secret)
     return out
-
-
-def send(session, kwargs: dict, timeout: float):
-    """One request; (response, exchange), or (None, why nothing answered)."""
-    started = time.perf_counter()
-    try:
-        # the session's verify, said per request: requests lets REQUESTS_CA_BUNDLE override a session's own
-        response = session.request(**{"verify": session.verify, **kwargs}, timeout=timeout)
-    except requests.RequestException as exc:
-        return None, f"no answer: {type(exc).__name__}: {str(exc)[:200]}"
-    return response, exchange_of(response, (time.perf_counter() - started) * 1000)
 
 
 @dataclass

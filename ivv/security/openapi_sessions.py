@@ -22,9 +22,9 @@ from collections.abc import Callable
 import requests
 
 from ivv.contract.http_compliance import one_valid_case
-from ivv.contract.openapi import operations
+from ivv.contract.openapi import operations, send
 from ivv.evidence.facts import Fact, Undecided
-from ivv.security.openapi_auth import REFUSALS, admitted, place_of, requirements, send, stripped
+from ivv.security.openapi_auth import REFUSALS, admitted, place_of, requirements, stripped
 
 CRITERION = "security.session_isolation"
 NAME = "a credential sent by one client never reaches another (HTTP)"
