@@ -26,15 +26,15 @@ def connection_events(environment) -> EventHook:
     return hook
 
 
-def count_pooled(user_agent, fire: Callable[[str], None]) -> bool:
+def count_pooled(user_agent, fire: Callable[[str], None]) -> None:
     """Count the keep-alive sockets of a FastHttpUser's user agent (geventhttpclient): each HTTP client
-    it creates gets its connection pool counted (`_count_pool`). False where the agent has no client
-    pool to hook (another geventhttpclient): nothing is counted, so stability is no observation (NOT
-    VERIFIED), never a 100 % nobody measured."""
+    it creates gets its connection pool counted (`_count_pool`). Where the agent has no client pool to
+    hook (another geventhttpclient) nothing is counted, so stability is no observation (NOT VERIFIED),
+    never a 100 % nobody measured."""
     clients = getattr(user_agent, "clientpool", None)
     get_client = getattr(clients, "get_client", None)
     if get_client is None:
-        return False
+        return
     counted: set[int] = set()
 
     def client_for(url):
@@ -45,7 +45,6 @@ def count_pooled(user_agent, fire: Callable[[str], None]) -> bool:
         return client
 
     clients.get_client = client_for
-    return True
 
 
 def _count_pool(pool, fire: Callable[[str], None]) -> None:
